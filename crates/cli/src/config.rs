@@ -1,0 +1,166 @@
+//! Layered configuration: raw values from flags, the environment and an
+//! optional TOML file are merged field by field (flags > env > file >
+//! defaults), then converted once into the server's checked `Config`. An
+//! invalid value is refused with the name of the field that holds it.
+use anyhow::{Context, anyhow, bail};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use strongbox_server::{Config, RootKeySource};
+use zeroize::Zeroizing;
+
+#[derive(clap::Args, Default)]
+pub struct ServeArgs {
+    /// Configuration file (TOML). Default: ./strongbox.toml when present.
+    #[arg(long, env = "STRONGBOX_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (created 0700). Default: ./strongbox-data
+    #[arg(long, env = "STRONGBOX_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// HTTP listen address, or `off`. Default: 127.0.0.1:9080
+    #[arg(long, env = "STRONGBOX_HTTP_ADDR")]
+    http_addr: Option<String>,
+    /// HTTPS listen address, or `off`. Default: 127.0.0.1:9443
+    #[arg(long, env = "STRONGBOX_HTTPS_ADDR")]
+    https_addr: Option<String>,
+    /// PEM certificate chain for HTTPS (with --tls-key). Default: self-signed, generated into the data dir.
+    #[arg(long, env = "STRONGBOX_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS.
+    #[arg(long, env = "STRONGBOX_TLS_KEY")]
+    tls_key: Option<PathBuf>,
+    /// Region the endpoint serves. Default: us-east-1
+    #[arg(long, env = "STRONGBOX_REGION")]
+    region: Option<String>,
+    /// Base domains for virtual-hosted-style addressing (comma-separated). Default: localhost
+    #[arg(long, env = "STRONGBOX_BASE_DOMAINS", value_delimiter = ',')]
+    base_domain: Option<Vec<String>>,
+    /// Accept Signature Version 2 (header and presigned). Default: true
+    #[arg(long, env = "STRONGBOX_SIGV2")]
+    sigv2: Option<bool>,
+    /// File holding the base64 root key. Default: <data-dir>/root.key (generated)
+    #[arg(long, env = "STRONGBOX_ROOT_KEY_FILE")]
+    root_key_file: Option<PathBuf>,
+    /// Seconds to let in-flight requests finish on SIGTERM. Default: 30
+    #[arg(long, env = "STRONGBOX_SHUTDOWN_TIMEOUT")]
+    shutdown_timeout: Option<u64>,
+}
+
+/// `strongbox.toml`: the same settings as the flags.
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    http_addr: Option<String>,
+    https_addr: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    region: Option<String>,
+    base_domains: Option<Vec<String>>,
+    sigv2: Option<bool>,
+    root_key_file: Option<PathBuf>,
+    shutdown_timeout: Option<u64>,
+}
+
+pub fn resolve(a: ServeArgs) -> anyhow::Result<Config> {
+    let file = load_file(a.config.as_ref())?;
+    let data_dir = a.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("strongbox-data"));
+    let http_addr = listen_addr("http_addr", a.http_addr.or(file.http_addr), "127.0.0.1:9080")?;
+    let https_addr = listen_addr("https_addr", a.https_addr.or(file.https_addr), "127.0.0.1:9443")?;
+    let tls_cert = a.tls_cert.or(file.tls_cert);
+    let tls_key = a.tls_key.or(file.tls_key);
+    if tls_cert.is_some() != tls_key.is_some() {
+        bail!("tls_cert and tls_key must be given together");
+    }
+    let region = a.region.or(file.region).unwrap_or_else(|| "us-east-1".into());
+    if region.is_empty() || !region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        bail!("region: {region:?} is not a region name (e.g. us-east-1)");
+    }
+    let base_domains = a.base_domain.or(file.base_domains).unwrap_or_else(|| vec!["localhost".into()]);
+    if base_domains.iter().any(|d| d.is_empty() || d.contains(['/', ':', ' '])) {
+        bail!("base_domains: each entry must be a bare DNS name (got {base_domains:?})");
+    }
+    let root_key = match std::env::var("STRONGBOX_ROOT_KEY") {
+        Ok(k) => RootKeySource::Inline(Zeroizing::new(k)),
+        Err(_) => RootKeySource::File(a.root_key_file.or(file.root_key_file).unwrap_or_else(|| data_dir.join("root.key"))),
+    };
+    let root_credentials = match (std::env::var("STRONGBOX_ROOT_ACCESS_KEY"), std::env::var("STRONGBOX_ROOT_SECRET_KEY")) {
+        (Ok(ak), Ok(sk)) => Some((ak, Zeroizing::new(sk))),
+        (Err(_), Err(_)) => None,
+        _ => bail!("STRONGBOX_ROOT_ACCESS_KEY and STRONGBOX_ROOT_SECRET_KEY must be set together"),
+    };
+    Ok(Config {
+        data_dir,
+        http_addr,
+        https_addr,
+        tls_cert,
+        tls_key,
+        region,
+        base_domains,
+        sigv2: a.sigv2.or(file.sigv2).unwrap_or(true),
+        root_credentials,
+        root_key,
+        shutdown_timeout: Duration::from_secs(a.shutdown_timeout.or(file.shutdown_timeout).unwrap_or(30)),
+    })
+}
+
+fn load_file(explicit: Option<&PathBuf>) -> anyhow::Result<FileConfig> {
+    let path = match explicit {
+        Some(p) => p.clone(),
+        None if PathBuf::from("strongbox.toml").exists() => PathBuf::from("strongbox.toml"),
+        None => return Ok(FileConfig::default()),
+    };
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).map_err(|e| anyhow!("{}: {}", path.display(), e.message()).context(e.span().map(|s| format!("at byte {}", s.start)).unwrap_or_default()))
+}
+
+fn listen_addr(field: &str, value: Option<String>, default: &str) -> anyhow::Result<Option<SocketAddr>> {
+    let v = value.unwrap_or_else(|| default.to_owned());
+    if v.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    v.parse().map(Some).map_err(|_| anyhow!("{field}: {v:?} is not an address like 127.0.0.1:9080 (or `off`)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_off() {
+        let c = resolve(ServeArgs { http_addr: Some("off".into()), config: Some(PathBuf::from("/nonexistent/none.toml")), ..Default::default() });
+        assert!(c.is_err(), "a named config file that does not exist is an error");
+        let c = resolve(ServeArgs { http_addr: Some("off".into()), ..Default::default() }).unwrap();
+        assert_eq!(c.http_addr, None);
+        assert_eq!(c.https_addr, Some("127.0.0.1:9443".parse().unwrap()));
+        assert_eq!(c.region, "us-east-1");
+        assert!(c.sigv2);
+    }
+
+    #[test]
+    fn bad_values_name_their_field() {
+        let e = resolve(ServeArgs { https_addr: Some("nonsense".into()), ..Default::default() }).err().unwrap();
+        assert!(e.to_string().contains("https_addr"), "{e}");
+        let e = resolve(ServeArgs { region: Some("US East".into()), ..Default::default() }).err().unwrap();
+        assert!(e.to_string().contains("region"), "{e}");
+    }
+
+    #[test]
+    fn file_fills_what_flags_leave_and_rejects_unknown_fields() {
+        let dir = tempfile_dir();
+        let f = dir.join("s.toml");
+        std::fs::write(&f, "region = \"eu-west-1\"\nhttp_addr = \"127.0.0.1:1\"\n").unwrap();
+        let c = resolve(ServeArgs { config: Some(f.clone()), http_addr: Some("127.0.0.1:2".into()), ..Default::default() }).unwrap();
+        assert_eq!(c.region, "eu-west-1");
+        assert_eq!(c.http_addr, Some("127.0.0.1:2".parse().unwrap()), "flag beats file");
+        std::fs::write(&f, "regoin = \"eu-west-1\"\n").unwrap();
+        let e = resolve(ServeArgs { config: Some(f), ..Default::default() }).err().unwrap();
+        assert!(format!("{e:#}").contains("regoin"), "{e:#}");
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let d = std::env::temp_dir().join(format!("strongbox-cfg-test-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+}

@@ -1,0 +1,285 @@
+use crate::checksum::{self, ChecksumAlgorithm};
+use crate::stream::{self, Digests};
+use crate::{Engine, EngineError, MAX_PARTS, MAX_PUT_SIZE, MIN_PART_SIZE, NULL_VERSION, PutOptions, Result, now_ms, random_id};
+use bytes::Bytes;
+use futures::Stream;
+use md5::Digest as _;
+use strongbox_crypto::{ObjectIdentity, WrappedKey};
+use strongbox_meta::{ObjectChecksum, ObjectDoc, ObjectRecord, PartRecord, RECORD_VERSION, Segment, UploadDoc, UploadRecord};
+use strongbox_types::{AccountId, ObjectKey};
+
+/// One entry of a CompleteMultipartUpload request.
+#[derive(Debug, Clone)]
+pub struct CompletePart {
+    pub part_number: u32,
+    /// As sent, with or without quotes.
+    pub etag: String,
+    pub checksum: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PartsPage {
+    pub upload: UploadRecord,
+    pub parts: Vec<PartRecord>,
+    pub is_truncated: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct UploadsPage {
+    pub uploads: Vec<UploadRecord>,
+    pub is_truncated: bool,
+}
+
+impl Engine {
+    pub async fn create_upload(
+        &self,
+        bucket: &str,
+        key: &ObjectKey,
+        owner: &AccountId,
+        opts: PutOptions,
+        checksum_type: Option<String>,
+    ) -> Result<UploadRecord> {
+        opts.validate()?;
+        self.bucket(bucket).await?;
+        let (_, encryption) = self.new_data_key(bucket, key.as_str())?;
+        let algorithm = opts.store_checksum;
+        let checksum_type = match (algorithm, checksum_type) {
+            (None, Some(_)) => {
+                return Err(EngineError::InvalidRequest(
+                    "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.".into(),
+                ));
+            }
+            (Some(a), Some(t)) if t == "FULL_OBJECT" && !a.is_crc() => {
+                return Err(EngineError::InvalidRequest(format!(
+                    "The FULL_OBJECT checksum type cannot be used with the {} checksum algorithm.",
+                    a.as_str()
+                )));
+            }
+            (Some(a), Some(t)) if t == "COMPOSITE" && a == ChecksumAlgorithm::Crc64Nvme => {
+                return Err(EngineError::InvalidRequest(
+                    "The COMPOSITE checksum type cannot be used with the CRC64NVME checksum algorithm.".into(),
+                ));
+            }
+            (Some(_), Some(t)) if t != "FULL_OBJECT" && t != "COMPOSITE" => {
+                return Err(EngineError::InvalidRequest("Value for x-amz-checksum-type header is invalid.".into()));
+            }
+            (Some(ChecksumAlgorithm::Crc64Nvme), None) => Some("FULL_OBJECT".to_owned()),
+            (Some(_), None) => Some("COMPOSITE".to_owned()),
+            (_, t) => t,
+        };
+        let upload = UploadRecord {
+            upload_id: random_id(32)?,
+            bucket: bucket.to_owned(),
+            key: key.to_string(),
+            initiated_ms: now_ms(),
+            owner: owner.clone(),
+            doc: UploadDoc {
+                v: RECORD_VERSION,
+                content: opts.content,
+                user_meta: opts.user_meta,
+                tags: opts.tags,
+                checksum_algorithm: algorithm.map(|a| a.as_str().to_owned()),
+                checksum_type,
+                encryption,
+            },
+        };
+        self.meta.create_upload(&upload).await?;
+        Ok(upload)
+    }
+
+    /// The upload, checked to belong to `bucket`/`key`.
+    pub async fn upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<UploadRecord> {
+        self.bucket(bucket).await?;
+        match self.meta.get_upload(upload_id).await? {
+            Some(u) if u.bucket == bucket && u.key == key => Ok(u),
+            _ => Err(EngineError::NoSuchUpload),
+        }
+    }
+
+    /// Streams one part, encrypted with the upload's data key and bound to its part number.
+    #[expect(clippy::too_many_arguments, reason = "mirrors the UploadPart request")]
+    pub async fn upload_part<S, E>(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: i32,
+        body: S,
+        compute: &[ChecksumAlgorithm],
+        verify: impl FnOnce(&Digests) -> Result<()>,
+    ) -> Result<PartRecord>
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>>,
+        E: Into<crate::error::BoxError>,
+    {
+        let part_number = u32::try_from(part_number)
+            .ok()
+            .filter(|n| (1..=MAX_PARTS).contains(n))
+            .ok_or_else(|| EngineError::InvalidArgument("Part number must be an integer between 1 and 10000, inclusive".into()))?;
+        let upload = self.upload(bucket, key, upload_id).await?;
+        let dek = self.keys.unwrap(
+            &WrappedKey(upload.doc.encryption.wrapped_key.clone()),
+            &crate::wrap_context(bucket, key),
+        )?;
+        let algorithm = upload.doc.checksum_algorithm.as_deref().and_then(ChecksumAlgorithm::parse);
+        let mut compute = compute.to_vec();
+        compute.extend(algorithm.filter(|a| !compute.contains(a)));
+        let identity = ObjectIdentity { bucket, key, version: NULL_VERSION, part: part_number };
+        let staged = stream::stage(&self.blobs, &dek, &identity, body, &compute, MAX_PUT_SIZE).await?;
+        verify(&staged.digests)?;
+        let digests = staged.digests;
+        let blob_id = staged.writer.commit().await?;
+        let part = PartRecord {
+            upload_id: upload_id.to_owned(),
+            part_number,
+            blob_id: blob_id.clone(),
+            size: digests.size,
+            etag: hex::encode(digests.md5),
+            checksum: algorithm.and_then(|a| digests.get(a)).map(checksum::b64),
+            last_modified_ms: now_ms(),
+        };
+        match self.meta.put_part(&part).await {
+            Ok(Some(old)) => self.release([old.blob_id]).await,
+            Ok(None) => {}
+            Err(e) => {
+                self.release([blob_id]).await;
+                // The upload may have completed or been aborted meanwhile.
+                if self.meta.get_upload(upload_id).await?.is_none() {
+                    return Err(EngineError::NoSuchUpload);
+                }
+                return Err(e.into());
+            }
+        }
+        Ok(part)
+    }
+
+    pub async fn complete_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        requested: &[CompletePart],
+    ) -> Result<ObjectRecord> {
+        let upload = self.upload(bucket, key, upload_id).await?;
+        if requested.is_empty() {
+            return Err(EngineError::MalformedXml);
+        }
+        if requested.windows(2).any(|w| matches!(w, [a, b] if a.part_number >= b.part_number)) {
+            return Err(EngineError::InvalidPartOrder);
+        }
+        let stored = self.meta.list_parts(upload_id, 0, MAX_PARTS as usize).await?;
+        let mut chosen = Vec::with_capacity(requested.len());
+        for req in requested {
+            let part = stored
+                .iter()
+                .find(|p| p.part_number == req.part_number)
+                .filter(|p| p.etag == req.etag.trim_matches('"'))
+                .filter(|p| req.checksum.is_none() || req.checksum == p.checksum)
+                .ok_or(EngineError::InvalidPart)?;
+            chosen.push(part.clone());
+        }
+        if chosen.iter().rev().skip(1).any(|p| p.size < MIN_PART_SIZE) {
+            return Err(EngineError::EntityTooSmall);
+        }
+        let record = assemble(&upload, &chosen)?;
+        let Some((old, all_parts)) = self.meta.complete_upload(upload_id, &record).await? else {
+            return Err(EngineError::NoSuchUpload);
+        };
+        let used: std::collections::HashSet<&str> = chosen.iter().map(|p| p.blob_id.as_str()).collect();
+        let unused: Vec<String> =
+            all_parts.into_iter().map(|p| p.blob_id).filter(|b| !used.contains(b.as_str())).collect();
+        self.release(unused).await;
+        if let Some(old) = old {
+            self.release(old.blob_ids().map(str::to_owned).collect::<Vec<_>>()).await;
+        }
+        Ok(record)
+    }
+
+    pub async fn abort_upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<()> {
+        self.upload(bucket, key, upload_id).await?;
+        let parts = self.meta.abort_upload(upload_id).await?.ok_or(EngineError::NoSuchUpload)?;
+        self.release(parts.into_iter().map(|p| p.blob_id)).await;
+        Ok(())
+    }
+
+    pub async fn list_parts(&self, bucket: &str, key: &str, upload_id: &str, after: u32, max: usize) -> Result<PartsPage> {
+        let upload = self.upload(bucket, key, upload_id).await?;
+        let mut parts = self.meta.list_parts(upload_id, after, max.saturating_add(1)).await?;
+        let is_truncated = parts.len() > max;
+        parts.truncate(max);
+        Ok(PartsPage { upload, parts, is_truncated })
+    }
+
+    pub async fn list_uploads(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        after: Option<(&str, &str)>,
+        max: usize,
+    ) -> Result<UploadsPage> {
+        self.bucket(bucket).await?;
+        let mut uploads = self.meta.list_uploads(bucket, prefix, after, max.saturating_add(1)).await?;
+        let is_truncated = uploads.len() > max;
+        uploads.truncate(max);
+        Ok(UploadsPage { uploads, is_truncated })
+    }
+}
+
+/// Builds the completed object's record: ETag `md5(md5_1 || … || md5_n)-n`
+/// and the upload's checksum (composite, or full-object combined from part CRCs).
+fn assemble(upload: &UploadRecord, parts: &[PartRecord]) -> Result<ObjectRecord> {
+    let mut md5 = md5::Md5::new();
+    for p in parts {
+        md5.update(hex::decode(&p.etag).map_err(|_| EngineError::Internal("stored part etag is not hex".into()))?);
+    }
+    let n = parts.len();
+    let etag = format!("{}-{n}", hex::encode(md5.finalize()));
+    let checksum = match upload.doc.checksum_algorithm.as_deref().and_then(ChecksumAlgorithm::parse) {
+        Some(algorithm) => object_checksum(algorithm, upload.doc.checksum_type.as_deref(), parts)?,
+        None => None,
+    };
+    Ok(ObjectRecord {
+        bucket: upload.bucket.clone(),
+        key: upload.key.clone(),
+        version_id: NULL_VERSION.into(),
+        size: parts.iter().map(|p| p.size).sum(),
+        etag,
+        last_modified_ms: now_ms(),
+        doc: ObjectDoc {
+            v: RECORD_VERSION,
+            content: upload.doc.content.clone(),
+            user_meta: upload.doc.user_meta.clone(),
+            checksum,
+            tags: upload.doc.tags.clone(),
+            encryption: upload.doc.encryption.clone(),
+            segments: parts
+                .iter()
+                .map(|p| Segment {
+                    blob_id: p.blob_id.clone(),
+                    size: p.size,
+                    part_number: p.part_number,
+                    etag: p.etag.clone(),
+                    checksum: p.checksum.clone(),
+                })
+                .collect(),
+        },
+    })
+}
+
+fn object_checksum(algorithm: ChecksumAlgorithm, kind: Option<&str>, parts: &[PartRecord]) -> Result<Option<ObjectChecksum>> {
+    let raw: Option<Vec<Vec<u8>>> = parts.iter().map(|p| p.checksum.as_deref().and_then(checksum::from_b64)).collect();
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let full = kind == Some("FULL_OBJECT");
+    let value = if full {
+        let sizes: Vec<u64> = parts.iter().map(|p| p.size).collect();
+        checksum::b64(&checksum::combine(algorithm, &raw, &sizes).ok_or_else(|| {
+            EngineError::Internal("full-object checksum cannot be combined for this algorithm".into())
+        })?)
+    } else {
+        format!("{}-{}", checksum::b64(&checksum::checksum_of(algorithm, &raw.concat())), parts.len())
+    };
+    let kind = if full { "FULL_OBJECT" } else { "COMPOSITE" };
+    Ok(Some(ObjectChecksum { algorithm: algorithm.as_str().into(), value, kind: kind.into() }))
+}

@@ -1,0 +1,176 @@
+use crate::checksum::ChecksumAlgorithm;
+use crate::stream::{self, ByteStream, Digests, Owner, SegmentPlan};
+use crate::{Engine, EngineError, MAX_PUT_SIZE, MAX_USER_METADATA, NULL_VERSION, Result, now_ms, wrap_context};
+use bytes::Bytes;
+use futures::Stream;
+use std::ops::Range;
+use std::sync::Arc;
+use strongbox_crypto::{DataKey, ObjectIdentity, WrappedKey};
+use strongbox_meta::{
+    ContentHeaders, EncryptionRecord, ObjectChecksum, ObjectDoc, ObjectRecord, RECORD_VERSION, Segment, Tag,
+};
+use strongbox_types::ObjectKey;
+
+/// Everything a new object carries besides its bytes.
+#[derive(Debug, Clone, Default)]
+pub struct PutOptions {
+    pub content: ContentHeaders,
+    pub user_meta: Vec<(String, String)>,
+    pub tags: Vec<Tag>,
+    /// Checksums to compute while streaming (for verification).
+    pub compute: Vec<ChecksumAlgorithm>,
+    /// The checksum to store and return (one of `compute`).
+    pub store_checksum: Option<ChecksumAlgorithm>,
+}
+
+impl PutOptions {
+    pub fn validate(&self) -> Result<()> {
+        let meta_size: usize = self.user_meta.iter().map(|(k, v)| k.len() + v.len()).sum();
+        if meta_size > MAX_USER_METADATA {
+            return Err(EngineError::MetadataTooLarge);
+        }
+        crate::validate_object_tags(&self.tags)
+    }
+}
+
+impl Engine {
+    /// Streams `body` into a new encrypted object. `verify` sees the digests
+    /// once the body has fully arrived (trailers included) and may reject the
+    /// upload; only after it passes is the blob made durable and the metadata
+    /// committed. The previous object under the key stays intact until then.
+    pub async fn put_object<S, E>(
+        &self,
+        bucket: &str,
+        key: &ObjectKey,
+        body: S,
+        opts: PutOptions,
+        verify: impl FnOnce(&Digests) -> Result<()>,
+    ) -> Result<ObjectRecord>
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>>,
+        E: Into<crate::error::BoxError>,
+    {
+        opts.validate()?;
+        self.bucket(bucket).await?;
+        let (dek, encryption) = self.new_data_key(bucket, key.as_str())?;
+        let identity = ObjectIdentity { bucket, key: key.as_str(), version: NULL_VERSION, part: 0 };
+        let staged = stream::stage(&self.blobs, &dek, &identity, body, &opts.compute, MAX_PUT_SIZE).await?;
+        verify(&staged.digests)?;
+        let digests = staged.digests;
+        let blob_id = staged.writer.commit().await?;
+        let etag = hex::encode(digests.md5);
+        let checksum = opts.store_checksum.and_then(|a| {
+            digests.get(a).map(|v| ObjectChecksum {
+                algorithm: a.as_str().into(),
+                value: crate::checksum::b64(v),
+                kind: "FULL_OBJECT".into(),
+            })
+        });
+        let record = ObjectRecord {
+            bucket: bucket.to_owned(),
+            key: key.to_string(),
+            version_id: NULL_VERSION.into(),
+            size: digests.size,
+            etag: etag.clone(),
+            last_modified_ms: now_ms(),
+            doc: ObjectDoc {
+                v: RECORD_VERSION,
+                content: opts.content,
+                user_meta: opts.user_meta,
+                checksum,
+                tags: opts.tags,
+                encryption,
+                segments: vec![Segment { blob_id, size: digests.size, part_number: 0, etag, checksum: None }],
+            },
+        };
+        self.commit_object(record).await
+    }
+
+    /// Commits metadata for blobs already made durable, then frees what it replaced.
+    pub(crate) async fn commit_object(&self, record: ObjectRecord) -> Result<ObjectRecord> {
+        let committed = self.meta.put_object(&record).await;
+        let replaced = match committed {
+            Ok(r) => r,
+            Err(e) => {
+                self.release(record.blob_ids().map(str::to_owned).collect::<Vec<_>>()).await;
+                return Err(e.into());
+            }
+        };
+        if let Some(old) = replaced {
+            self.release(old.blob_ids().map(str::to_owned).collect::<Vec<_>>()).await;
+        }
+        Ok(record)
+    }
+
+    /// The object's metadata, or NoSuchBucket / NoSuchKey.
+    pub async fn object(&self, bucket: &str, key: &str) -> Result<ObjectRecord> {
+        match self.meta.get_object(bucket, key).await? {
+            Some(o) => Ok(o),
+            None => {
+                self.bucket(bucket).await?;
+                Err(EngineError::NoSuchKey)
+            }
+        }
+    }
+
+    /// Decrypting stream of `range` of the object's plaintext.
+    pub fn read(&self, object: &ObjectRecord, range: Range<u64>) -> Result<ByteStream> {
+        let wrapped = WrappedKey(object.doc.encryption.wrapped_key.clone());
+        let dek = self.keys.unwrap(&wrapped, &wrap_context(&object.bucket, &object.key))?;
+        let mut offset = 0;
+        let segments = object
+            .doc
+            .segments
+            .iter()
+            .map(|s| {
+                let plan = SegmentPlan { blob_id: s.blob_id.clone(), part: s.part_number, offset, len: s.size };
+                offset += s.size;
+                plan
+            })
+            .collect();
+        let owner = Owner { bucket: object.bucket.clone(), key: object.key.clone(), version: object.version_id.clone() };
+        Ok(stream::read_range(self.blobs.clone(), Arc::new(dek), owner, segments, range))
+    }
+
+    /// Deletes the object if present; deleting a missing key succeeds, as in S3.
+    pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<()> {
+        self.bucket(bucket).await?;
+        if let Some(old) = self.meta.delete_object(bucket, key).await? {
+            self.release(old.blob_ids().map(str::to_owned).collect::<Vec<_>>()).await;
+        }
+        Ok(())
+    }
+
+    /// Copies `source` to a new object: decrypted and re-encrypted under a
+    /// fresh data key bound to the destination, streaming.
+    pub async fn copy_object(&self, source: &ObjectRecord, bucket: &str, key: &ObjectKey, opts: PutOptions) -> Result<ObjectRecord> {
+        let body = self.read(source, 0..source.size)?;
+        let expected_size = source.size;
+        self.put_object(bucket, key, body, opts, |d| {
+            if d.size == expected_size {
+                Ok(())
+            } else {
+                Err(EngineError::Internal("copy source changed size while reading".into()))
+            }
+        })
+        .await
+    }
+
+    pub async fn set_object_tags(&self, bucket: &str, key: &str, tags: Vec<Tag>) -> Result<()> {
+        crate::validate_object_tags(&tags)?;
+        if self.meta.set_object_tags(bucket, key, &tags).await? {
+            Ok(())
+        } else {
+            self.bucket(bucket).await?;
+            Err(EngineError::NoSuchKey)
+        }
+    }
+
+    pub(crate) fn new_data_key(&self, bucket: &str, key: &str) -> Result<(DataKey, EncryptionRecord)> {
+        let dek = DataKey::generate()?;
+        let wrapped = self.keys.wrap(&dek, &wrap_context(bucket, key))?;
+        let record =
+            EncryptionRecord { scheme: "AES256".into(), kek_id: self.keys.key_id().to_owned(), wrapped_key: wrapped.0 };
+        Ok((dek, record))
+    }
+}

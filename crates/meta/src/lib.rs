@@ -1,0 +1,91 @@
+//! Metadata store: accounts, credentials, buckets, objects and multipart
+//! uploads, behind the [`MetaStore`] trait so the embedded SQLite adapter can
+//! be swapped for a PostgreSQL one without touching S3 semantics.
+//!
+//! This crate owns persistence of records and the atomicity of each call
+//! (e.g. completing an upload swaps the object and drops the upload in one
+//! transaction). It does not know about object bytes, encryption or HTTP.
+#![deny(clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod records;
+mod sqlite;
+pub mod contract;
+
+pub use records::*;
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+
+/// Store failures. Callers treat every variant as an internal error: the
+/// store reports "not found" and "already exists" through return values.
+#[derive(Debug, thiserror::Error)]
+pub enum MetaError {
+    #[error("metadata database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("corrupt metadata record: {0}")]
+    Corrupt(String),
+    #[error("metadata task failed: {0}")]
+    Task(String),
+}
+
+pub type Result<T> = std::result::Result<T, MetaError>;
+
+/// What creating a bucket did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateBucket {
+    Created,
+    /// The name is taken; carries the owning account.
+    Exists(strongbox_types::AccountId),
+}
+
+/// What deleting a bucket did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteBucket {
+    Deleted,
+    NotFound,
+    NotEmpty,
+}
+
+/// The metadata operations Strongbox needs. Every method is atomic.
+#[async_trait]
+pub trait MetaStore: Send + Sync + 'static {
+    async fn create_account(&self, account: &Account) -> Result<bool>;
+    async fn get_account(&self, id: &str) -> Result<Option<Account>>;
+    async fn list_accounts(&self) -> Result<Vec<Account>>;
+    async fn put_credential(&self, credential: &Credential) -> Result<()>;
+    async fn get_credential(&self, access_key: &str) -> Result<Option<Credential>>;
+
+    async fn create_bucket(&self, bucket: &BucketRecord) -> Result<CreateBucket>;
+    async fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>>;
+    async fn list_buckets(&self, owner: &str) -> Result<Vec<BucketRecord>>;
+    /// Deletes only an empty bucket (no objects and no multipart uploads).
+    async fn delete_bucket(&self, name: &str) -> Result<DeleteBucket>;
+    /// Returns false when the bucket does not exist.
+    async fn set_bucket_tags(&self, name: &str, tags: Option<&[Tag]>) -> Result<bool>;
+
+    /// Inserts or replaces the object; returns the record it replaced.
+    async fn put_object(&self, object: &ObjectRecord) -> Result<Option<ObjectRecord>>;
+    async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>>;
+    async fn delete_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>>;
+    /// Returns false when the object does not exist.
+    async fn set_object_tags(&self, bucket: &str, key: &str, tags: &[Tag]) -> Result<bool>;
+    /// Objects of `bucket` in byte order of the key within `range`, at most `limit`.
+    async fn scan_objects(&self, bucket: &str, range: &KeyRange, limit: usize) -> Result<Vec<ObjectSummary>>;
+
+    async fn create_upload(&self, upload: &UploadRecord) -> Result<()>;
+    async fn get_upload(&self, upload_id: &str) -> Result<Option<UploadRecord>>;
+    /// Records a part; returns the part it replaced (same number), if any.
+    async fn put_part(&self, part: &PartRecord) -> Result<Option<PartRecord>>;
+    /// Parts with number > `after`, ascending, at most `limit`.
+    async fn list_parts(&self, upload_id: &str, after: u32, limit: usize) -> Result<Vec<PartRecord>>;
+    /// Uploads of `bucket` whose key starts with `prefix`, ordered by (key, initiated, upload id), after the markers.
+    async fn list_uploads(&self, bucket: &str, prefix: &str, after: Option<(&str, &str)>, limit: usize) -> Result<Vec<UploadRecord>>;
+    /// Atomically stores `object`, deletes the upload and all its parts.
+    /// Returns the replaced object (if any) and all part records of the upload.
+    async fn complete_upload(&self, upload_id: &str, object: &ObjectRecord) -> Result<Option<(Option<ObjectRecord>, Vec<PartRecord>)>>;
+    /// Deletes the upload; returns its parts, or None if it did not exist.
+    async fn abort_upload(&self, upload_id: &str) -> Result<Option<Vec<PartRecord>>>;
+
+    /// Every blob id referenced by an object or a part (for startup garbage collection).
+    async fn referenced_blobs(&self) -> Result<std::collections::HashSet<String>>;
+}

@@ -1,0 +1,167 @@
+//! The persisted records. Objects keep listing columns in SQL and the rest as
+//! a versioned JSON document (`RECORD_VERSION`), see docs/design/metadata.md.
+use serde::{Deserialize, Serialize};
+use strongbox_types::AccountId;
+
+/// Version of the JSON documents below. DO NOT CHANGE without a migration.
+pub const RECORD_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: AccountId,
+    pub name: String,
+    /// 64 hex characters, stable per account (ListBuckets Owner/ID).
+    pub canonical_id: String,
+    pub created_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub access_key: String,
+    pub account_id: AccountId,
+    /// The secret access key sealed under the root key (never plaintext).
+    pub secret_sealed: Vec<u8>,
+    pub is_root: bool,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketRecord {
+    pub name: String,
+    pub owner: AccountId,
+    pub region: String,
+    pub created_ms: i64,
+    pub tags: Option<Vec<Tag>>,
+}
+
+/// Standard HTTP headers stored with an object and returned on GET/HEAD.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentHeaders {
+    pub content_type: Option<String>,
+    pub content_encoding: Option<String>,
+    pub content_disposition: Option<String>,
+    pub content_language: Option<String>,
+    pub cache_control: Option<String>,
+    pub expires: Option<String>,
+}
+
+/// A checksum of the whole object as S3 reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectChecksum {
+    /// CRC32, CRC32C, CRC64NVME, SHA1 or SHA256.
+    pub algorithm: String,
+    /// Base64 value; for COMPOSITE checksums it carries the `-N` suffix.
+    pub value: String,
+    /// FULL_OBJECT or COMPOSITE.
+    pub kind: String,
+}
+
+/// How the object's bytes are encrypted at rest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncryptionRecord {
+    /// `AES256` (SSE-S3) for now.
+    pub scheme: String,
+    /// Which key-encryption key wrapped the data key.
+    pub kek_id: String,
+    /// The wrapped data key (crypto crate's WrappedKey bytes).
+    pub wrapped_key: Vec<u8>,
+}
+
+/// One stored blob of an object: the whole object, or one multipart part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Segment {
+    pub blob_id: String,
+    pub size: u64,
+    /// 0 for a simple PUT; the part number for multipart objects.
+    pub part_number: u32,
+    /// Part ETag (hex MD5, no quotes).
+    pub etag: String,
+    pub checksum: Option<String>,
+}
+
+/// The JSON document of an object row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectDoc {
+    pub v: u32,
+    pub content: ContentHeaders,
+    pub user_meta: Vec<(String, String)>,
+    pub checksum: Option<ObjectChecksum>,
+    pub tags: Vec<Tag>,
+    pub encryption: EncryptionRecord,
+    pub segments: Vec<Segment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectRecord {
+    pub bucket: String,
+    pub key: String,
+    /// `null` until versioning exists.
+    pub version_id: String,
+    pub size: u64,
+    /// Hex MD5 (simple) or `md5-of-md5s-N` (multipart), without quotes.
+    pub etag: String,
+    pub last_modified_ms: i64,
+    pub doc: ObjectDoc,
+}
+
+impl ObjectRecord {
+    pub fn blob_ids(&self) -> impl Iterator<Item = &str> {
+        self.doc.segments.iter().map(|s| s.blob_id.as_str())
+    }
+}
+
+/// The listing columns of an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectSummary {
+    pub key: String,
+    pub size: u64,
+    pub etag: String,
+    pub last_modified_ms: i64,
+}
+
+/// A key range in UTF-8 byte order: `start` (inclusive or not) up to `end` (exclusive).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KeyRange {
+    pub start: Vec<u8>,
+    pub start_inclusive: bool,
+    pub end: Option<Vec<u8>>,
+}
+
+/// The JSON document of an upload row: what the completed object will carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadDoc {
+    pub v: u32,
+    pub content: ContentHeaders,
+    pub user_meta: Vec<(String, String)>,
+    pub tags: Vec<Tag>,
+    pub checksum_algorithm: Option<String>,
+    pub checksum_type: Option<String>,
+    pub encryption: EncryptionRecord,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadRecord {
+    pub upload_id: String,
+    pub bucket: String,
+    pub key: String,
+    pub initiated_ms: i64,
+    pub owner: AccountId,
+    pub doc: UploadDoc,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartRecord {
+    pub upload_id: String,
+    pub part_number: u32,
+    pub blob_id: String,
+    pub size: u64,
+    pub etag: String,
+    pub checksum: Option<String>,
+    pub last_modified_ms: i64,
+}

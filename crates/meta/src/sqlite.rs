@@ -1,0 +1,585 @@
+//! The embedded SQLite adapter. One writer connection (SQLite serializes
+//! writers anyway) and a few reader connections, so reads proceed while a
+//! commit waits on fsync (WAL mode). `synchronous=FULL`: a commit returns only
+//! after the WAL is on disk, which is what "acknowledged means durable" needs.
+use crate::records::*;
+use crate::{CreateBucket, DeleteBucket, MetaError, MetaStore, Result};
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use strongbox_types::AccountId;
+
+const READERS: usize = 4;
+
+/// Schema version stored in `PRAGMA user_version`. DO NOT CHANGE without a migration.
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS accounts(
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, canonical_id TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS credentials(
+  access_key TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+  secret_sealed BLOB NOT NULL, is_root INTEGER NOT NULL, active INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS buckets(
+  name TEXT PRIMARY KEY, owner TEXT NOT NULL REFERENCES accounts(id), region TEXT NOT NULL,
+  created_ms INTEGER NOT NULL, tags TEXT);
+CREATE INDEX IF NOT EXISTS buckets_by_owner ON buckets(owner, name);
+CREATE TABLE IF NOT EXISTS objects(
+  bucket TEXT NOT NULL, key BLOB NOT NULL, version_id TEXT NOT NULL, size INTEGER NOT NULL,
+  etag TEXT NOT NULL, last_modified_ms INTEGER NOT NULL, doc TEXT NOT NULL,
+  PRIMARY KEY(bucket, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS uploads(
+  upload_id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key BLOB NOT NULL, initiated_ms INTEGER NOT NULL,
+  owner TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS uploads_by_key ON uploads(bucket, key, initiated_ms, upload_id);
+CREATE TABLE IF NOT EXISTS parts(
+  upload_id TEXT NOT NULL REFERENCES uploads(upload_id) ON DELETE CASCADE, part_number INTEGER NOT NULL,
+  blob_id TEXT NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL, checksum TEXT,
+  last_modified_ms INTEGER NOT NULL, PRIMARY KEY(upload_id, part_number)) WITHOUT ROWID;
+";
+
+pub struct SqliteStore {
+    writer: Arc<Mutex<Connection>>,
+    readers: Arc<Vec<Mutex<Connection>>>,
+    next_reader: AtomicUsize,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let writer = open_connection(path)?;
+        let version: i64 = writer.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(MetaError::Corrupt(format!(
+                "database schema version {version} is newer than this binary ({SCHEMA_VERSION})"
+            )));
+        }
+        writer.execute_batch(SCHEMA)?;
+        writer.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        let readers = (0..READERS)
+            .map(|_| open_connection(path).map(Mutex::new))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            writer: Arc::new(Mutex::new(writer)),
+            readers: Arc::new(readers),
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    async fn write<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<R> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.writer);
+        run_blocking(move || {
+            let mut guard = conn.lock().map_err(|_| MetaError::Task("writer lock poisoned".into()))?;
+            f(&mut guard)
+        })
+        .await
+    }
+
+    async fn read<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+    {
+        let readers = Arc::clone(&self.readers);
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        run_blocking(move || {
+            let n = readers.len();
+            let pick = (0..n).find_map(|i| readers.get((start + i) % n).and_then(|m| m.try_lock().ok()));
+            let guard = match pick {
+                Some(g) => g,
+                None => readers
+                    .get(start % n.max(1))
+                    .ok_or_else(|| MetaError::Task("no reader connection".into()))?
+                    .lock()
+                    .map_err(|_| MetaError::Task("reader lock poisoned".into()))?,
+            };
+            f(&guard)
+        })
+        .await
+    }
+}
+
+fn open_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(PathBuf::from(path))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+async fn run_blocking<R: Send + 'static>(f: impl FnOnce() -> Result<R> + Send + 'static) -> Result<R> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| MetaError::Task(e.to_string()))?
+}
+
+fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| MetaError::Corrupt(e.to_string()))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| MetaError::Corrupt(e.to_string()))
+}
+
+fn account_id(s: String) -> Result<AccountId> {
+    AccountId::parse(&s).map_err(|_| MetaError::Corrupt(format!("bad account id {s:?}")))
+}
+
+fn key_string(bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|_| MetaError::Corrupt("object key is not UTF-8".into()))
+}
+
+fn u64_col(row: &Row, idx: usize) -> rusqlite::Result<u64> {
+    let v: i64 = row.get(idx)?;
+    Ok(u64::try_from(v).unwrap_or(0))
+}
+
+const OBJECT_COLS: &str = "bucket, key, version_id, size, etag, last_modified_ms, doc";
+
+type RawObject = (String, Vec<u8>, String, u64, String, i64, String);
+
+fn raw_object(row: &Row) -> rusqlite::Result<RawObject> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, u64_col(row, 3)?, row.get(4)?, row.get(5)?, row.get(6)?))
+}
+
+fn object_from_raw(raw: RawObject) -> Result<ObjectRecord> {
+    let (bucket, key, version_id, size, etag, last_modified_ms, doc) = raw;
+    let doc: ObjectDoc = from_json(&doc)?;
+    if doc.v != RECORD_VERSION {
+        return Err(MetaError::Corrupt(format!("unknown object record version {}", doc.v)));
+    }
+    Ok(ObjectRecord { bucket, key: key_string(key)?, version_id, size, etag, last_modified_ms, doc })
+}
+
+fn get_object_tx(conn: &Connection, bucket: &str, key: &str) -> Result<Option<ObjectRecord>> {
+    let sql = format!("SELECT {OBJECT_COLS} FROM objects WHERE bucket = ?1 AND key = ?2");
+    conn.query_row(&sql, params![bucket, key.as_bytes()], raw_object)
+        .optional()?
+        .map(object_from_raw)
+        .transpose()
+}
+
+fn put_object_tx(conn: &Connection, o: &ObjectRecord) -> Result<Option<ObjectRecord>> {
+    let old = get_object_tx(conn, &o.bucket, &o.key)?;
+    conn.execute(
+        &format!("INSERT OR REPLACE INTO objects({OBJECT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+        params![
+            o.bucket,
+            o.key.as_bytes(),
+            o.version_id,
+            i64::try_from(o.size).unwrap_or(i64::MAX),
+            o.etag,
+            o.last_modified_ms,
+            to_json(&o.doc)?
+        ],
+    )?;
+    Ok(old)
+}
+
+const PART_COLS: &str = "upload_id, part_number, blob_id, size, etag, checksum, last_modified_ms";
+
+fn part_from_row(row: &Row) -> rusqlite::Result<PartRecord> {
+    Ok(PartRecord {
+        upload_id: row.get(0)?,
+        part_number: row.get(1)?,
+        blob_id: row.get(2)?,
+        size: u64_col(row, 3)?,
+        etag: row.get(4)?,
+        checksum: row.get(5)?,
+        last_modified_ms: row.get(6)?,
+    })
+}
+
+fn parts_of(conn: &Connection, upload_id: &str) -> Result<Vec<PartRecord>> {
+    let mut stmt = conn.prepare(&format!("SELECT {PART_COLS} FROM parts WHERE upload_id = ?1 ORDER BY part_number"))?;
+    let rows = stmt.query_map(params![upload_id], part_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+const UPLOAD_COLS: &str = "upload_id, bucket, key, initiated_ms, owner, doc";
+
+type RawUpload = (String, String, Vec<u8>, i64, String, String);
+
+fn raw_upload(row: &Row) -> rusqlite::Result<RawUpload> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
+}
+
+fn upload_from_raw(raw: RawUpload) -> Result<UploadRecord> {
+    let (upload_id, bucket, key, initiated_ms, owner, doc) = raw;
+    Ok(UploadRecord { upload_id, bucket, key: key_string(key)?, initiated_ms, owner: account_id(owner)?, doc: from_json(&doc)? })
+}
+
+type RawBucket = (String, String, String, i64, Option<String>);
+
+fn raw_bucket(row: &Row) -> rusqlite::Result<RawBucket> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+}
+
+fn bucket_from_raw(raw: RawBucket) -> Result<BucketRecord> {
+    let (name, owner, region, created_ms, tags) = raw;
+    let tags = tags.map(|t| from_json::<Vec<Tag>>(&t)).transpose()?;
+    Ok(BucketRecord { name, owner: account_id(owner)?, region, created_ms, tags })
+}
+
+type RawAccount = (String, String, String, i64);
+
+fn account_from_raw((id, name, canonical_id, created_ms): RawAccount) -> Result<Account> {
+    Ok(Account { id: account_id(id)?, name, canonical_id, created_ms })
+}
+
+#[async_trait]
+impl MetaStore for SqliteStore {
+    async fn create_account(&self, a: &Account) -> Result<bool> {
+        let a = a.clone();
+        self.write(move |c| {
+            let n = c.execute(
+                "INSERT OR IGNORE INTO accounts(id, name, canonical_id, created_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![a.id.as_str(), a.name, a.canonical_id, a.created_ms],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn get_account(&self, id: &str) -> Result<Option<Account>> {
+        let id = id.to_owned();
+        self.read(move |c| {
+            c.query_row("SELECT id, name, canonical_id, created_ms FROM accounts WHERE id = ?1", params![id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()?
+            .map(account_from_raw)
+            .transpose()
+        })
+        .await
+    }
+
+    async fn list_accounts(&self) -> Result<Vec<Account>> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT id, name, canonical_id, created_ms FROM accounts ORDER BY id")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            rows.map(|r| account_from_raw(r?)).collect()
+        })
+        .await
+    }
+
+    async fn put_credential(&self, cred: &Credential) -> Result<()> {
+        let cred = cred.clone();
+        self.write(move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO credentials(access_key, account_id, secret_sealed, is_root, active) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![cred.access_key, cred.account_id.as_str(), cred.secret_sealed, cred.is_root, cred.active],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_credential(&self, access_key: &str) -> Result<Option<Credential>> {
+        let ak = access_key.to_owned();
+        self.read(move |c| {
+            let raw = c
+                .query_row(
+                    "SELECT access_key, account_id, secret_sealed, is_root, active FROM credentials WHERE access_key = ?1",
+                    params![ak],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )
+                .optional()?;
+            raw.map(|(access_key, account, secret_sealed, is_root, active)| {
+                Ok(Credential { access_key, account_id: account_id(account)?, secret_sealed, is_root, active })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn create_bucket(&self, b: &BucketRecord) -> Result<CreateBucket> {
+        let b = b.clone();
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let owner: Option<String> =
+                tx.query_row("SELECT owner FROM buckets WHERE name = ?1", params![b.name], |r| r.get(0)).optional()?;
+            if let Some(owner) = owner {
+                return Ok(CreateBucket::Exists(account_id(owner)?));
+            }
+            let tags = b.tags.as_ref().map(to_json).transpose()?;
+            tx.execute(
+                "INSERT INTO buckets(name, owner, region, created_ms, tags) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![b.name, b.owner.as_str(), b.region, b.created_ms, tags],
+            )?;
+            tx.commit()?;
+            Ok(CreateBucket::Created)
+        })
+        .await
+    }
+
+    async fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>> {
+        let name = name.to_owned();
+        self.read(move |c| {
+            c.query_row("SELECT name, owner, region, created_ms, tags FROM buckets WHERE name = ?1", params![name], raw_bucket)
+                .optional()?
+                .map(bucket_from_raw)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn list_buckets(&self, owner: &str) -> Result<Vec<BucketRecord>> {
+        let owner = owner.to_owned();
+        self.read(move |c| {
+            let mut stmt =
+                c.prepare("SELECT name, owner, region, created_ms, tags FROM buckets WHERE owner = ?1 ORDER BY name")?;
+            let rows = stmt.query_map(params![owner], raw_bucket)?;
+            rows.map(|r| bucket_from_raw(r?)).collect()
+        })
+        .await
+    }
+
+    async fn delete_bucket(&self, name: &str) -> Result<DeleteBucket> {
+        let name = name.to_owned();
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let exists: Option<i64> =
+                tx.query_row("SELECT 1 FROM buckets WHERE name = ?1", params![name], |r| r.get(0)).optional()?;
+            if exists.is_none() {
+                return Ok(DeleteBucket::NotFound);
+            }
+            let busy: Option<i64> = tx
+                .query_row(
+                    "SELECT 1 FROM objects WHERE bucket = ?1 UNION ALL SELECT 1 FROM uploads WHERE bucket = ?1 LIMIT 1",
+                    params![name],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if busy.is_some() {
+                return Ok(DeleteBucket::NotEmpty);
+            }
+            tx.execute("DELETE FROM buckets WHERE name = ?1", params![name])?;
+            tx.commit()?;
+            Ok(DeleteBucket::Deleted)
+        })
+        .await
+    }
+
+    async fn set_bucket_tags(&self, name: &str, tags: Option<&[Tag]>) -> Result<bool> {
+        let name = name.to_owned();
+        let tags = tags.map(to_json).transpose()?;
+        self.write(move |c| Ok(c.execute("UPDATE buckets SET tags = ?2 WHERE name = ?1", params![name, tags])? == 1))
+            .await
+    }
+
+    async fn put_object(&self, o: &ObjectRecord) -> Result<Option<ObjectRecord>> {
+        let o = o.clone();
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let old = put_object_tx(&tx, &o)?;
+            tx.commit()?;
+            Ok(old)
+        })
+        .await
+    }
+
+    async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>> {
+        let (bucket, key) = (bucket.to_owned(), key.to_owned());
+        self.read(move |c| get_object_tx(c, &bucket, &key)).await
+    }
+
+    async fn delete_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>> {
+        let (bucket, key) = (bucket.to_owned(), key.to_owned());
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let old = get_object_tx(&tx, &bucket, &key)?;
+            if old.is_some() {
+                tx.execute("DELETE FROM objects WHERE bucket = ?1 AND key = ?2", params![bucket, key.as_bytes()])?;
+                tx.commit()?;
+            }
+            Ok(old)
+        })
+        .await
+    }
+
+    async fn set_object_tags(&self, bucket: &str, key: &str, tags: &[Tag]) -> Result<bool> {
+        let (bucket, key, tags) = (bucket.to_owned(), key.to_owned(), tags.to_vec());
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let Some(mut obj) = get_object_tx(&tx, &bucket, &key)? else {
+                return Ok(false);
+            };
+            obj.doc.tags = tags;
+            put_object_tx(&tx, &obj)?;
+            tx.commit()?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn scan_objects(&self, bucket: &str, range: &KeyRange, limit: usize) -> Result<Vec<ObjectSummary>> {
+        let (bucket, range) = (bucket.to_owned(), range.clone());
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            let op = if range.start_inclusive { ">=" } else { ">" };
+            let sql = format!(
+                "SELECT key, size, etag, last_modified_ms FROM objects WHERE bucket = ?1 AND key {op} ?2 \
+                 AND (?3 IS NULL OR key < ?3) ORDER BY key LIMIT ?4"
+            );
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![bucket, range.start, range.end, limit], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, u64_col(r, 1)?, r.get(2)?, r.get(3)?))
+            })?;
+            rows.map(|r| {
+                let (key, size, etag, last_modified_ms) = r?;
+                Ok(ObjectSummary { key: key_string(key)?, size, etag, last_modified_ms })
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn create_upload(&self, u: &UploadRecord) -> Result<()> {
+        let u = u.clone();
+        self.write(move |c| {
+            c.execute(
+                &format!("INSERT INTO uploads({UPLOAD_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+                params![u.upload_id, u.bucket, u.key.as_bytes(), u.initiated_ms, u.owner.as_str(), to_json(&u.doc)?],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_upload(&self, upload_id: &str) -> Result<Option<UploadRecord>> {
+        let id = upload_id.to_owned();
+        self.read(move |c| {
+            c.query_row(&format!("SELECT {UPLOAD_COLS} FROM uploads WHERE upload_id = ?1"), params![id], raw_upload)
+                .optional()?
+                .map(upload_from_raw)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn put_part(&self, p: &PartRecord) -> Result<Option<PartRecord>> {
+        let p = p.clone();
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let old = tx
+                .query_row(
+                    &format!("SELECT {PART_COLS} FROM parts WHERE upload_id = ?1 AND part_number = ?2"),
+                    params![p.upload_id, p.part_number],
+                    part_from_row,
+                )
+                .optional()?;
+            tx.execute(
+                &format!("INSERT OR REPLACE INTO parts({PART_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                params![
+                    p.upload_id,
+                    p.part_number,
+                    p.blob_id,
+                    i64::try_from(p.size).unwrap_or(i64::MAX),
+                    p.etag,
+                    p.checksum,
+                    p.last_modified_ms
+                ],
+            )?;
+            tx.commit()?;
+            Ok(old)
+        })
+        .await
+    }
+
+    async fn list_parts(&self, upload_id: &str, after: u32, limit: usize) -> Result<Vec<PartRecord>> {
+        let id = upload_id.to_owned();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {PART_COLS} FROM parts WHERE upload_id = ?1 AND part_number > ?2 ORDER BY part_number LIMIT ?3"
+            ))?;
+            let rows = stmt.query_map(params![id, after, limit], part_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn list_uploads(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<UploadRecord>> {
+        let bucket = bucket.to_owned();
+        let prefix = prefix.as_bytes().to_vec();
+        let after = after.map(|(k, u)| (k.as_bytes().to_vec(), u.to_owned()));
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            // substr on a BLOB counts bytes, so this is a byte-wise prefix test.
+            let (marker_key, marker_upload) = after.unwrap_or_default();
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {UPLOAD_COLS} FROM uploads WHERE bucket = ?1 AND substr(key, 1, length(?2)) = ?2 \
+                 AND (key > ?3 OR (key = ?3 AND upload_id > ?4)) ORDER BY key, initiated_ms, upload_id LIMIT ?5"
+            ))?;
+            let rows = stmt.query_map(params![bucket, prefix, marker_key, marker_upload, limit], raw_upload)?;
+            rows.map(|r| upload_from_raw(r?)).collect()
+        })
+        .await
+    }
+
+    async fn complete_upload(
+        &self,
+        upload_id: &str,
+        object: &ObjectRecord,
+    ) -> Result<Option<(Option<ObjectRecord>, Vec<PartRecord>)>> {
+        let (id, object) = (upload_id.to_owned(), object.clone());
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let exists: Option<i64> =
+                tx.query_row("SELECT 1 FROM uploads WHERE upload_id = ?1", params![id], |r| r.get(0)).optional()?;
+            if exists.is_none() {
+                return Ok(None);
+            }
+            let parts = parts_of(&tx, &id)?;
+            let old = put_object_tx(&tx, &object)?;
+            tx.execute("DELETE FROM uploads WHERE upload_id = ?1", params![id])?;
+            tx.commit()?;
+            Ok(Some((old, parts)))
+        })
+        .await
+    }
+
+    async fn abort_upload(&self, upload_id: &str) -> Result<Option<Vec<PartRecord>>> {
+        let id = upload_id.to_owned();
+        self.write(move |c| {
+            let tx = c.transaction()?;
+            let parts = parts_of(&tx, &id)?;
+            if tx.execute("DELETE FROM uploads WHERE upload_id = ?1", params![id])? == 0 {
+                return Ok(None);
+            }
+            tx.commit()?;
+            Ok(Some(parts))
+        })
+        .await
+    }
+
+    async fn referenced_blobs(&self) -> Result<HashSet<String>> {
+        self.read(|c| {
+            let mut set = HashSet::new();
+            let mut stmt = c.prepare("SELECT doc FROM objects")?;
+            for doc in stmt.query_map([], |r| r.get::<_, String>(0))? {
+                let doc: ObjectDoc = from_json(&doc?)?;
+                set.extend(doc.segments.into_iter().map(|s| s.blob_id));
+            }
+            let mut stmt = c.prepare("SELECT blob_id FROM parts")?;
+            for id in stmt.query_map([], |r| r.get::<_, String>(0))? {
+                set.insert(id?);
+            }
+            Ok(set)
+        })
+        .await
+    }
+}

@@ -1,0 +1,165 @@
+//! The Strongbox server: listeners (HTTP and HTTPS via rustls),
+//! authentication and the authorization gate, the outer service that wraps
+//! s3s, and the S3 API over the engine.
+//!
+//! Request path: accept → TLS → outer service (request id, health) → s3s
+//! (SigV2/SigV4, routing, DTOs) → [`auth::Gate`] (request context,
+//! authorization) → [`s3::StrongboxS3`] handler → engine → response (ids,
+//! error decoration, metrics). See ARCHITECTURE.md.
+#![deny(clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+pub mod auth;
+pub mod bootstrap;
+pub mod context;
+mod host;
+mod listener;
+pub mod metrics;
+mod s3;
+mod service;
+pub mod tls;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use strongbox_blob::BlobStore;
+use strongbox_crypto::RootKeyProvider;
+use strongbox_engine::Engine;
+use strongbox_meta::{MetaStore, SqliteStore};
+use zeroize::Zeroizing;
+
+pub use bootstrap::RootKeySource;
+
+/// Checked configuration (the CLI parses and layers the raw values).
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub http_addr: Option<SocketAddr>,
+    pub https_addr: Option<SocketAddr>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub region: String,
+    pub base_domains: Vec<String>,
+    pub sigv2: bool,
+    pub root_credentials: Option<(String, Zeroizing<String>)>,
+    pub root_key: RootKeySource,
+    pub shutdown_timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("metadata: {0}")]
+    Meta(String),
+    #[error("storage: {0}")]
+    Engine(String),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+}
+
+/// What a started server reports once its listeners are bound.
+pub struct Started {
+    pub http: Option<SocketAddr>,
+    pub https: Option<SocketAddr>,
+    pub cert_path: Option<PathBuf>,
+    pub account_id: String,
+    pub access_key: String,
+    /// The secret, only when generated on this start (to print once).
+    pub new_secret: Option<(Zeroizing<String>, PathBuf)>,
+}
+
+/// Runs the server until `shutdown` resolves, then stops accepting, lets
+/// in-flight requests finish (bounded by `shutdown_timeout`) and returns.
+pub async fn run(cfg: Config, on_start: impl FnOnce(&Started), shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+    bootstrap::create_private_dir(&cfg.data_dir)?;
+    let root_key = Arc::new(bootstrap::load_root_key(&cfg.root_key)?);
+    let meta_path = cfg.data_dir.join("meta.db");
+    let meta: Arc<dyn MetaStore> = Arc::new(SqliteStore::open(&meta_path).map_err(|e| ServerError::Meta(e.to_string()))?);
+    let given = cfg.root_credentials.clone();
+    let creds = bootstrap::root_credentials(meta.as_ref(), &root_key, &cfg.data_dir, given).await?;
+    let blobs = BlobStore::open(&cfg.data_dir).await.map_err(|e| ServerError::Engine(e.to_string()))?;
+    let keys = Arc::new(RootKeyProvider::new(root_key.as_ref().clone()));
+    let engine = Engine::open(Arc::clone(&meta), blobs, keys).await.map_err(|e| ServerError::Engine(e.to_string()))?;
+
+    let s3 = build_s3(&cfg, engine, Arc::clone(&meta), Arc::clone(&root_key))?;
+    let outer = Arc::new(service::Outer { s3, metrics: Arc::new(metrics::Metrics::default()) });
+
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let graceful = Arc::new(hyper_util::server::graceful::GracefulShutdown::new());
+    let mut started = Started {
+        http: None,
+        https: None,
+        cert_path: None,
+        account_id: creds.account.to_string(),
+        access_key: creds.access_key.clone(),
+        new_secret: creds.generated_file.map(|f| (creds.secret_key.clone(), f)),
+    };
+    let mut tasks = Vec::new();
+    if let Some(addr) = cfg.http_addr {
+        let l = bind(addr).await?;
+        started.http = l.local_addr().ok();
+        let o = Arc::clone(&outer);
+        tasks.push(tokio::spawn(listener::serve(l, context::Listener::Http, None, o, Arc::clone(&graceful), rx.clone())));
+    }
+    if let Some(addr) = cfg.https_addr {
+        let (cert, key) = match (&cfg.tls_cert, &cfg.tls_key) {
+            (Some(c), Some(k)) => (c.clone(), k.clone()),
+            _ => {
+                let (c, k) = tls::default_paths(&cfg.data_dir);
+                tls::ensure_self_signed(&c, &k)?;
+                (c, k)
+            }
+        };
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls::server_config(&cert, &key)?);
+        let l = bind(addr).await?;
+        started.https = l.local_addr().ok();
+        started.cert_path = Some(cert);
+        let o = Arc::clone(&outer);
+        tasks.push(tokio::spawn(listener::serve(l, context::Listener::Https, Some(acceptor), o, Arc::clone(&graceful), rx.clone())));
+    }
+    if tasks.is_empty() {
+        return Err(ServerError::Config("both listeners are off: enable --http-addr or --https-addr".into()));
+    }
+    on_start(&started);
+    shutdown.await;
+    tracing::info!("shutting down: no new connections, finishing in-flight requests");
+    let _ = tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    let graceful = Arc::try_unwrap(graceful).unwrap_or_else(|_| hyper_util::server::graceful::GracefulShutdown::new());
+    if tokio::time::timeout(cfg.shutdown_timeout, graceful.shutdown()).await.is_err() {
+        tracing::warn!("in-flight requests did not finish within the shutdown timeout");
+    }
+    Ok(())
+}
+
+async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ServerError> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })
+}
+
+fn build_s3(
+    cfg: &Config,
+    engine: Engine,
+    meta: Arc<dyn MetaStore>,
+    root_key: Arc<strongbox_crypto::RootKey>,
+) -> Result<s3s::service::S3Service, ServerError> {
+    let mut s3cfg = s3s::config::S3Config::default();
+    s3cfg.enable_sig_v2 = cfg.sigv2;
+    s3cfg.expected_region = Some(
+        s3s::region::Region::new(cfg.region.clone().into_boxed_str())
+            .map_err(|_| ServerError::Config(format!("invalid region {:?}", cfg.region)))?,
+    );
+    let mut b = s3s::service::S3ServiceBuilder::new(s3::StrongboxS3 { engine, region: cfg.region.clone() });
+    b.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(s3cfg))));
+    // INVARIANT: auth is always set; without it s3s skips the access gate entirely.
+    b.set_auth(auth::Credentials { meta: Arc::clone(&meta), root_key });
+    b.set_access(auth::Gate { meta });
+    b.set_host(host::BaseDomains { domains: cfg.base_domains.clone() });
+    Ok(b.build())
+}

@@ -1,0 +1,197 @@
+//! The `s3s::S3` implementation: translates s3s' typed DTOs to engine calls
+//! and engine outcomes back to S3 responses and errors.
+mod buckets;
+mod convert;
+mod list;
+mod multipart;
+mod objects;
+
+use crate::context::RequestContext;
+use s3s::dto::*;
+use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
+use strongbox_engine::{Engine, EngineError};
+use strongbox_meta::Account;
+use strongbox_policy::Principal;
+use strongbox_types::AccountId;
+
+/// Strongbox's S3 API over the engine.
+pub struct StrongboxS3 {
+    pub engine: Engine,
+    pub region: String,
+}
+
+/// Maps engine outcomes to S3 errors, one place for every operation.
+pub(crate) fn s3_err(e: EngineError) -> S3Error {
+    use EngineError as E;
+    let msg = e.to_string();
+    let code = match e {
+        E::NoSuchBucket => S3ErrorCode::NoSuchBucket,
+        E::NoSuchKey => S3ErrorCode::NoSuchKey,
+        E::BucketAlreadyExists(_) => S3ErrorCode::BucketAlreadyExists,
+        E::BucketAlreadyOwnedByYou => S3ErrorCode::BucketAlreadyOwnedByYou,
+        E::BucketNotEmpty => S3ErrorCode::BucketNotEmpty,
+        E::NoSuchUpload => S3ErrorCode::NoSuchUpload,
+        E::InvalidPart => S3ErrorCode::InvalidPart,
+        E::InvalidPartOrder => S3ErrorCode::InvalidPartOrder,
+        E::EntityTooSmall => S3ErrorCode::EntityTooSmall,
+        E::EntityTooLarge => S3ErrorCode::EntityTooLarge,
+        E::InvalidRange => S3ErrorCode::InvalidRange,
+        E::BadDigest(_) => S3ErrorCode::BadDigest,
+        E::MalformedXml => S3ErrorCode::MalformedXML,
+        E::NoSuchTagSet => S3ErrorCode::NoSuchTagSet,
+        E::InvalidArgument(_) => S3ErrorCode::InvalidArgument,
+        E::InvalidRequest(_) => S3ErrorCode::InvalidRequest,
+        E::InvalidTag(_) => S3ErrorCode::InvalidTag,
+        E::MetadataTooLarge => S3ErrorCode::MetadataTooLarge,
+        E::PreconditionFailed => S3ErrorCode::PreconditionFailed,
+        E::NotModified => S3ErrorCode::NotModified,
+        E::IncompleteBody => S3ErrorCode::IncompleteBody,
+        E::Body(inner) => return body_error(inner),
+        E::Internal(cause) => {
+            tracing::error!(%cause, "internal error");
+            return s3_error!(InternalError, "We encountered an internal error. Please try again.");
+        }
+    };
+    S3Error::with_message(code, msg)
+}
+
+/// A body stream failure: s3s' own errors (bad chunk signature, size limit)
+/// pass through; anything else means the body ended early.
+fn body_error(inner: strongbox_engine::BoxError) -> S3Error {
+    match inner.downcast::<S3Error>() {
+        Ok(e) => *e,
+        Err(other) => {
+            tracing::info!(error = %other, "request body ended early");
+            s3_error!(IncompleteBody, "You did not provide the number of bytes specified by the Content-Length HTTP header.")
+        }
+    }
+}
+
+/// The request context the gate stored; its absence means the gate did not
+/// run, so the request is refused rather than served unchecked.
+pub(crate) fn context<T>(req: &S3Request<T>) -> S3Result<&RequestContext> {
+    req.extensions.get::<RequestContext>().ok_or_else(|| {
+        tracing::error!("request reached a handler without an authorization context");
+        s3_error!(AccessDenied, "Access Denied")
+    })
+}
+
+pub(crate) fn caller_account<T>(req: &S3Request<T>) -> S3Result<AccountId> {
+    match &context(req)?.principal {
+        Principal::AccountRoot { account } => Ok(account.clone()),
+        Principal::Anonymous => Err(s3_error!(AccessDenied, "Access Denied")),
+    }
+}
+
+impl StrongboxS3 {
+    pub(crate) async fn owner_of(&self, account: &AccountId) -> S3Result<Owner> {
+        let acct: Option<Account> = self.engine.meta().get_account(account.as_str()).await.map_err(|e| s3_err(e.into()))?;
+        Ok(Owner {
+            id: Some(acct.as_ref().map_or_else(|| account.to_string(), |a| a.canonical_id.clone())),
+            display_name: acct.map(|a| a.name),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl S3 for StrongboxS3 {
+    async fn list_buckets(&self, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
+        self.do_list_buckets(req).await
+    }
+    async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
+        self.do_create_bucket(req).await
+    }
+    async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
+        self.do_head_bucket(req).await
+    }
+    async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
+        self.do_delete_bucket(req).await
+    }
+    async fn get_bucket_location(
+        &self,
+        req: S3Request<GetBucketLocationInput>,
+    ) -> S3Result<S3Response<GetBucketLocationOutput>> {
+        self.do_get_bucket_location(req).await
+    }
+    async fn put_bucket_tagging(&self, req: S3Request<PutBucketTaggingInput>) -> S3Result<S3Response<PutBucketTaggingOutput>> {
+        self.do_put_bucket_tagging(req).await
+    }
+    async fn get_bucket_tagging(&self, req: S3Request<GetBucketTaggingInput>) -> S3Result<S3Response<GetBucketTaggingOutput>> {
+        self.do_get_bucket_tagging(req).await
+    }
+    async fn delete_bucket_tagging(
+        &self,
+        req: S3Request<DeleteBucketTaggingInput>,
+    ) -> S3Result<S3Response<DeleteBucketTaggingOutput>> {
+        self.do_delete_bucket_tagging(req).await
+    }
+    async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+        self.do_put_object(req).await
+    }
+    async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+        self.do_get_object(req).await
+    }
+    async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+        self.do_head_object(req).await
+    }
+    async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
+        self.do_delete_object(req).await
+    }
+    async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        self.do_delete_objects(req).await
+    }
+    async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
+        self.do_copy_object(req).await
+    }
+    async fn put_object_tagging(&self, req: S3Request<PutObjectTaggingInput>) -> S3Result<S3Response<PutObjectTaggingOutput>> {
+        self.do_put_object_tagging(req).await
+    }
+    async fn get_object_tagging(&self, req: S3Request<GetObjectTaggingInput>) -> S3Result<S3Response<GetObjectTaggingOutput>> {
+        self.do_get_object_tagging(req).await
+    }
+    async fn delete_object_tagging(
+        &self,
+        req: S3Request<DeleteObjectTaggingInput>,
+    ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
+        self.do_delete_object_tagging(req).await
+    }
+    async fn list_objects(&self, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
+        self.do_list_objects(req).await
+    }
+    async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
+        self.do_list_objects_v2(req).await
+    }
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        self.do_create_multipart_upload(req).await
+    }
+    async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+        self.do_upload_part(req).await
+    }
+    async fn upload_part_copy(&self, req: S3Request<UploadPartCopyInput>) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        self.do_upload_part_copy(req).await
+    }
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        self.do_complete_multipart_upload(req).await
+    }
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        self.do_abort_multipart_upload(req).await
+    }
+    async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+        self.do_list_parts(req).await
+    }
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        self.do_list_multipart_uploads(req).await
+    }
+}

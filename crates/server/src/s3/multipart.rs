@@ -1,0 +1,306 @@
+use super::convert::*;
+use super::{StrongboxS3, caller_account, context, s3_err};
+use bytes::Bytes;
+use s3s::dto::*;
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+use strongbox_engine::{CompletePart, EngineError, PutOptions};
+use strongbox_meta::{ContentHeaders, UploadRecord};
+use strongbox_policy::{Request, Resource, authorize};
+
+const MAX_LIST_PARTS: i32 = 1000;
+
+fn sse_s3() -> Option<ServerSideEncryption> {
+    Some(ServerSideEncryption::from_static(ServerSideEncryption::AES256))
+}
+
+/// Parses `bytes=first-last` (both required, inclusive) against the source size.
+fn copy_range(v: Option<&str>, size: u64) -> S3Result<std::ops::Range<u64>> {
+    let Some(v) = v else {
+        return Ok(0..size);
+    };
+    let bad = || {
+        s3_error!(
+            InvalidArgument,
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy"
+        )
+    };
+    let (a, b) = v.strip_prefix("bytes=").and_then(|r| r.split_once('-')).ok_or_else(bad)?;
+    let (first, last): (u64, u64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+    if first > last {
+        return Err(bad());
+    }
+    if last >= size {
+        return Err(s3_error!(InvalidRange, "The requested range is not satisfiable"));
+    }
+    Ok(first..last + 1)
+}
+
+impl StrongboxS3 {
+    async fn initiator(&self, u: &UploadRecord) -> S3Result<(Initiator, Owner)> {
+        let owner = self.owner_of(&u.owner).await?;
+        Ok((Initiator { id: owner.id.clone(), display_name: owner.display_name.clone() }, owner))
+    }
+
+    pub(super) async fn do_create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        let account = caller_account(&req)?;
+        let mut i = req.input;
+        let key = object_key(&i.key)?;
+        if i.sse_customer_algorithm.is_some() {
+            return Err(s3_error!(NotImplemented, "Server-side encryption with customer-provided keys is not implemented yet."));
+        }
+        match i.server_side_encryption.as_ref().map(ServerSideEncryption::as_str) {
+            None | Some("AES256") => {}
+            Some("aws:kms" | "aws:kms:dsse") => return Err(s3_error!(NotImplemented, "SSE-KMS is not implemented yet.")),
+            Some(_) => return Err(s3_error!(InvalidArgument, "The encryption method specified is not supported")),
+        }
+        let algorithm = checksum_algorithm(i.checksum_algorithm.as_ref())?;
+        let opts = PutOptions {
+            content: ContentHeaders {
+                content_type: i.content_type.as_ref().map(ToString::to_string),
+                content_encoding: i.content_encoding.take(),
+                content_disposition: i.content_disposition.take(),
+                content_language: i.content_language.take(),
+                cache_control: i.cache_control.take(),
+                expires: i.expires.take(),
+            },
+            user_meta: user_meta(i.metadata.take()),
+            tags: tagging_header(i.tagging.as_deref())?,
+            compute: vec![],
+            store_checksum: algorithm,
+        };
+        let checksum_type = i.checksum_type.as_ref().map(|t| t.as_str().to_owned());
+        let u = engine(self.engine.create_upload(&i.bucket, &key, &account, opts, checksum_type).await)?;
+        Ok(S3Response::new(CreateMultipartUploadOutput {
+            bucket: Some(i.bucket),
+            key: Some(i.key),
+            upload_id: Some(u.upload_id),
+            server_side_encryption: sse_s3(),
+            checksum_algorithm: u.doc.checksum_algorithm.map(ChecksumAlgorithm_::from),
+            checksum_type: u.doc.checksum_type.map(ChecksumType::from),
+            ..Default::default()
+        }))
+    }
+
+    pub(super) async fn do_upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+        let mut i = req.input;
+        if i.content_length.is_none() && !req.headers.contains_key("x-amz-decoded-content-length") {
+            return Err(s3_error!(MissingContentLength, "You must provide the Content-Length HTTP header."));
+        }
+        let plan = ChecksumPlan::new(
+            &req.headers,
+            ChecksumHeaders {
+                crc32: i.checksum_crc32.as_ref(),
+                crc32c: i.checksum_crc32c.as_ref(),
+                crc64nvme: i.checksum_crc64nvme.as_ref(),
+                sha1: i.checksum_sha1.as_ref(),
+                sha256: i.checksum_sha256.as_ref(),
+            },
+            i.checksum_algorithm.as_ref(),
+            i.content_md5.as_ref(),
+            req.trailing_headers.clone(),
+        )?;
+        let body = i.body.take().unwrap_or_else(|| StreamingBlob::from(Bytes::new()));
+        let part = engine(
+            self.engine
+                .upload_part(&i.bucket, &i.key, &i.upload_id, i.part_number, body, &plan.compute(), |d| plan.verify(d))
+                .await,
+        )?;
+        let mut out = UploadPartOutput { e_tag: Some(etag(&part.etag)), server_side_encryption: sse_s3(), ..Default::default() };
+        let upload = engine(self.engine.upload(&i.bucket, &i.key, &i.upload_id).await);
+        if let (Ok(u), Some(v)) = (upload, &part.checksum)
+            && let Some(a) = &u.doc.checksum_algorithm
+        {
+            set_checksums!(out, ChecksumOut::of(a, v, None));
+        }
+        Ok(S3Response::new(out))
+    }
+
+    pub(super) async fn do_upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        let ctx = context(&req)?.clone();
+        let i = req.input;
+        let CopySource::Bucket { bucket: sb, key: sk, version_id } = &i.copy_source else {
+            return Err(s3_error!(NotImplemented, "Copying from an access point is not implemented yet."));
+        };
+        if version_id.as_deref().is_some_and(|v| v != "null") {
+            return Err(s3_error!(InvalidArgument, "Invalid version id specified"));
+        }
+        let src_owner = engine(self.engine.bucket(sb).await)?.owner;
+        let decision =
+            authorize(&Request { principal: &ctx.principal, action: "s3:GetObject", resource: &Resource::Bucket { owner: src_owner } });
+        if !decision.is_allowed() {
+            return Err(s3_error!(AccessDenied, "Access Denied"));
+        }
+        let src = engine(self.engine.object(sb, sk).await)?;
+        let pre = Preconditions {
+            if_match: i.copy_source_if_match.as_ref(),
+            if_none_match: i.copy_source_if_none_match.as_ref(),
+            if_modified_since: i.copy_source_if_modified_since.as_ref(),
+            if_unmodified_since: i.copy_source_if_unmodified_since.as_ref(),
+        };
+        engine(pre.check(&src, EngineError::PreconditionFailed))?;
+        let range = copy_range(i.copy_source_range.as_deref(), src.size)?;
+        let expected = range.end - range.start;
+        let body = engine(self.engine.read(&src, range))?;
+        let part = engine(
+            self.engine
+                .upload_part(&i.bucket, &i.key, &i.upload_id, i.part_number, body, &[], |d| {
+                    if d.size == expected { Ok(()) } else { Err(EngineError::Internal("copy source changed while reading".into())) }
+                })
+                .await,
+        )?;
+        Ok(S3Response::new(UploadPartCopyOutput {
+            copy_part_result: Some(CopyPartResult {
+                e_tag: Some(etag(&part.etag)),
+                last_modified: Some(timestamp(part.last_modified_ms)),
+                ..Default::default()
+            }),
+            server_side_encryption: sse_s3(),
+            ..Default::default()
+        }))
+    }
+
+    pub(super) async fn do_complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        let i = req.input;
+        let parts = i.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
+        let requested: Vec<CompletePart> = parts
+            .into_iter()
+            .map(|p| {
+                let part_number = p.part_number.and_then(|n| u32::try_from(n).ok()).ok_or_else(|| s3_err(EngineError::MalformedXml))?;
+                let etag = p.e_tag.map(|e| e.value().to_owned()).ok_or_else(|| s3_err(EngineError::MalformedXml))?;
+                let checksum = p.checksum_crc32.or(p.checksum_crc32c).or(p.checksum_crc64nvme).or(p.checksum_sha1).or(p.checksum_sha256);
+                Ok(CompletePart { part_number, etag, checksum })
+            })
+            .collect::<S3Result<_>>()?;
+        let rec = engine(self.engine.complete_upload(&i.bucket, &i.key, &i.upload_id, &requested).await)?;
+        let mut out = CompleteMultipartUploadOutput {
+            bucket: Some(i.bucket.clone()),
+            key: Some(i.key.clone()),
+            e_tag: Some(etag(&rec.etag)),
+            location: Some(format!("/{}/{}", i.bucket, i.key)),
+            server_side_encryption: sse_s3(),
+            ..Default::default()
+        };
+        let c = ChecksumOut::of_object(&rec);
+        out.checksum_type = c.kind.clone();
+        set_checksums!(out, c);
+        Ok(S3Response::new(out))
+    }
+
+    pub(super) async fn do_abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        let i = req.input;
+        engine(self.engine.abort_upload(&i.bucket, &i.key, &i.upload_id).await)?;
+        Ok(S3Response::new(AbortMultipartUploadOutput::default()))
+    }
+
+    pub(super) async fn do_list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+        let i = req.input;
+        let max = i.max_parts.unwrap_or(MAX_LIST_PARTS).clamp(0, MAX_LIST_PARTS);
+        let after = i.part_number_marker.and_then(|m| u32::try_from(m).ok()).unwrap_or(0);
+        let page = engine(
+            self.engine.list_parts(&i.bucket, &i.key, &i.upload_id, after, usize::try_from(max).unwrap_or(0)).await,
+        )?;
+        let (initiator, owner) = self.initiator(&page.upload).await?;
+        let algorithm = page.upload.doc.checksum_algorithm.clone();
+        let parts: Vec<Part> = page
+            .parts
+            .iter()
+            .map(|p| {
+                let mut part = Part {
+                    part_number: i32::try_from(p.part_number).ok(),
+                    e_tag: Some(etag(&p.etag)),
+                    size: i64::try_from(p.size).ok(),
+                    last_modified: Some(timestamp(p.last_modified_ms)),
+                    ..Default::default()
+                };
+                if let (Some(a), Some(v)) = (&algorithm, &p.checksum) {
+                    set_checksums!(part, ChecksumOut::of(a, v, None));
+                }
+                part
+            })
+            .collect();
+        let next = parts.last().and_then(|p| p.part_number);
+        Ok(S3Response::new(ListPartsOutput {
+            bucket: Some(i.bucket),
+            key: Some(i.key),
+            upload_id: Some(i.upload_id),
+            part_number_marker: i.part_number_marker,
+            next_part_number_marker: if page.is_truncated { next } else { None },
+            max_parts: Some(max),
+            is_truncated: Some(page.is_truncated),
+            parts: Some(parts),
+            initiator: Some(initiator),
+            owner: Some(owner),
+            storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+            checksum_algorithm: algorithm.map(ChecksumAlgorithm_::from),
+            checksum_type: page.upload.doc.checksum_type.map(ChecksumType::from),
+            ..Default::default()
+        }))
+    }
+
+    pub(super) async fn do_list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        let i = req.input;
+        let max = i.max_uploads.unwrap_or(1000).clamp(0, 1000);
+        let prefix = i.prefix.clone().unwrap_or_default();
+        let after = i.key_marker.as_deref().map(|k| (k, i.upload_id_marker.as_deref().unwrap_or("\u{10FFFF}")));
+        let page = engine(self.engine.list_uploads(&i.bucket, &prefix, after, usize::try_from(max).unwrap_or(0)).await)?;
+        let mut uploads = Vec::with_capacity(page.uploads.len());
+        for u in &page.uploads {
+            let (initiator, owner) = self.initiator(u).await?;
+            uploads.push(MultipartUpload {
+                key: Some(u.key.clone()),
+                upload_id: Some(u.upload_id.clone()),
+                initiated: Some(timestamp(u.initiated_ms)),
+                initiator: Some(initiator),
+                owner: Some(owner),
+                storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
+                checksum_algorithm: u.doc.checksum_algorithm.clone().map(ChecksumAlgorithm_::from),
+                checksum_type: u.doc.checksum_type.clone().map(ChecksumType::from),
+            });
+        }
+        let last = page.uploads.last();
+        Ok(S3Response::new(ListMultipartUploadsOutput {
+            bucket: Some(i.bucket),
+            prefix: i.prefix,
+            key_marker: i.key_marker,
+            upload_id_marker: i.upload_id_marker,
+            next_key_marker: page.is_truncated.then(|| last.map(|u| u.key.clone())).flatten(),
+            next_upload_id_marker: page.is_truncated.then(|| last.map(|u| u.upload_id.clone())).flatten(),
+            max_uploads: Some(max),
+            is_truncated: Some(page.is_truncated),
+            uploads: Some(uploads),
+            ..Default::default()
+        }))
+    }
+}
+
+/// s3s' DTO of the checksum algorithm name (ours shares the name).
+type ChecksumAlgorithm_ = s3s::dto::ChecksumAlgorithm;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_ranges() {
+        assert_eq!(copy_range(Some("bytes=0-9"), 100).unwrap(), 0..10);
+        assert_eq!(copy_range(None, 100).unwrap(), 0..100);
+        assert!(copy_range(Some("bytes=5-"), 100).is_err());
+        assert!(copy_range(Some("bytes=9-0"), 100).is_err());
+        assert!(copy_range(Some("bytes=0-100"), 100).is_err());
+    }
+}

@@ -1,0 +1,353 @@
+use super::convert::*;
+use super::{StrongboxS3, context, s3_err};
+use bytes::Bytes;
+use s3s::dto::*;
+use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
+use strongbox_engine::{EngineError, PutOptions};
+use strongbox_meta::{ContentHeaders, ObjectRecord};
+use strongbox_policy::{Request, Resource, authorize};
+
+/// Most keys in one DeleteObjects request, as AWS.
+const MAX_DELETE_KEYS: usize = 1000;
+
+fn sse_s3() -> Option<ServerSideEncryption> {
+    Some(ServerSideEncryption::from_static(ServerSideEncryption::AES256))
+}
+
+/// SSE-S3 is what every object gets; other modes arrive with the KMS work.
+fn check_sse(sse: Option<&ServerSideEncryption>, sse_c: Option<&SSECustomerAlgorithm>) -> S3Result<()> {
+    if sse_c.is_some() {
+        return Err(s3_error!(NotImplemented, "Server-side encryption with customer-provided keys is not implemented yet."));
+    }
+    match sse.map(ServerSideEncryption::as_str) {
+        None | Some("AES256") => Ok(()),
+        Some("aws:kms" | "aws:kms:dsse") => Err(s3_error!(NotImplemented, "SSE-KMS is not implemented yet.")),
+        Some(_) => Err(s3_error!(InvalidArgument, "The encryption method specified is not supported")),
+    }
+}
+
+/// `aws-chunked` describes the upload's framing, not the object: S3 drops it.
+fn stored_content_encoding(v: Option<String>) -> Option<String> {
+    let v = v?;
+    let kept: Vec<&str> = v.split(',').map(str::trim).filter(|t| !t.is_empty() && *t != "aws-chunked").collect();
+    (!kept.is_empty()).then(|| kept.join(","))
+}
+
+/// Fills the headers GET and HEAD share from the object record.
+macro_rules! object_headers {
+    ($out:expr, $o:expr) => {{
+        let o: &ObjectRecord = $o;
+        let c = &o.doc.content;
+        $out.e_tag = Some(etag(&o.etag));
+        $out.last_modified = Some(timestamp(o.last_modified_ms));
+        $out.metadata = metadata_dto(&o.doc.user_meta);
+        $out.content_type = c.content_type.as_deref().and_then(|t| t.parse().ok());
+        $out.content_encoding = c.content_encoding.clone();
+        $out.content_disposition = c.content_disposition.clone();
+        $out.content_language = c.content_language.clone();
+        $out.cache_control = c.cache_control.clone();
+        $out.expires = c.expires.clone();
+        $out.server_side_encryption = sse_s3();
+        $out.accept_ranges = Some("bytes".into());
+        $out.tag_count = (!o.doc.tags.is_empty()).then(|| i32::try_from(o.doc.tags.len()).unwrap_or(i32::MAX));
+    }};
+}
+
+/// The byte range a GET/HEAD serves: (range, Content-Range value, parts count).
+fn plan_read(o: &ObjectRecord, range: Option<&Range>, part_number: Option<i32>) -> S3Result<(std::ops::Range<u64>, Option<String>, Option<i32>)> {
+    let content_range = |r: &std::ops::Range<u64>| format!("bytes {}-{}/{}", r.start, r.end.saturating_sub(1), o.size);
+    match (range, part_number) {
+        (Some(_), Some(_)) => Err(s3_error!(InvalidRequest, "Cannot specify both Range header and partNumber query parameter.")),
+        (Some(r), None) => {
+            let r = r.check(o.size).map_err(|_| s3_err(EngineError::InvalidRange))?;
+            let cr = content_range(&r);
+            Ok((r, Some(cr), None))
+        }
+        (None, Some(n)) => {
+            let segs = &o.doc.segments;
+            let multipart = segs.iter().any(|s| s.part_number > 0);
+            let count = i32::try_from(segs.len()).unwrap_or(i32::MAX);
+            let idx = usize::try_from(n).ok().filter(|n| *n >= 1).map(|n| n - 1);
+            let Some(idx) = idx.filter(|i| *i < segs.len()) else {
+                return Err(S3Error::with_message(
+                    S3ErrorCode::Custom("InvalidPartNumber".into()),
+                    "The requested partnumber is not satisfiable",
+                ))
+                .map_err(|mut e| {
+                    e.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
+                    e
+                });
+            };
+            let start: u64 = segs.iter().take(idx).map(|s| s.size).sum();
+            let len = segs.get(idx).map_or(0, |s| s.size);
+            let r = start..start + len;
+            let cr = content_range(&r);
+            Ok((r, Some(cr), multipart.then_some(count)))
+        }
+        (None, None) => Ok((0..o.size, None, None)),
+    }
+}
+
+impl StrongboxS3 {
+    pub(super) async fn do_put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+        let mut input = req.input;
+        let key = object_key(&input.key)?;
+        check_sse(input.server_side_encryption.as_ref(), input.sse_customer_algorithm.as_ref())?;
+        if input.content_length.is_none() && !req.headers.contains_key("x-amz-decoded-content-length") {
+            return Err(s3_error!(MissingContentLength, "You must provide the Content-Length HTTP header."));
+        }
+        let plan = ChecksumPlan::new(
+            &req.headers,
+            ChecksumHeaders {
+                crc32: input.checksum_crc32.as_ref(),
+                crc32c: input.checksum_crc32c.as_ref(),
+                crc64nvme: input.checksum_crc64nvme.as_ref(),
+                sha1: input.checksum_sha1.as_ref(),
+                sha256: input.checksum_sha256.as_ref(),
+            },
+            input.checksum_algorithm.as_ref(),
+            input.content_md5.as_ref(),
+            req.trailing_headers.clone(),
+        )?;
+        let opts = PutOptions {
+            content: ContentHeaders {
+                content_type: input.content_type.as_ref().map(ToString::to_string),
+                content_encoding: stored_content_encoding(input.content_encoding.take()),
+                content_disposition: input.content_disposition.take(),
+                content_language: input.content_language.take(),
+                cache_control: input.cache_control.take(),
+                expires: input.expires.take(),
+            },
+            user_meta: user_meta(input.metadata.take()),
+            tags: tagging_header(input.tagging.as_deref())?,
+            compute: plan.compute(),
+            store_checksum: Some(plan.stored()),
+        };
+        let body = input.body.take().unwrap_or_else(|| StreamingBlob::from(Bytes::new()));
+        let rec = engine(self.engine.put_object(&input.bucket, &key, body, opts, |d| plan.verify(d)).await)?;
+        let mut out = PutObjectOutput {
+            e_tag: Some(etag(&rec.etag)),
+            server_side_encryption: sse_s3(),
+            size: i64::try_from(rec.size).ok(),
+            ..Default::default()
+        };
+        let c = ChecksumOut::of_object(&rec);
+        out.checksum_type = c.kind.clone();
+        set_checksums!(out, c);
+        Ok(S3Response::new(out))
+    }
+
+    pub(super) async fn do_get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+        let i = &req.input;
+        check_sse(None, i.sse_customer_algorithm.as_ref())?;
+        let o = engine(self.engine.object(&i.bucket, &i.key).await)?;
+        let pre = Preconditions {
+            if_match: i.if_match.as_ref(),
+            if_none_match: i.if_none_match.as_ref(),
+            if_modified_since: i.if_modified_since.as_ref(),
+            if_unmodified_since: i.if_unmodified_since.as_ref(),
+        };
+        engine(pre.check(&o, EngineError::NotModified))?;
+        let (range, content_range, parts_count) = plan_read(&o, i.range.as_ref(), i.part_number)?;
+        let len = range.end - range.start;
+        let whole = content_range.is_none();
+        let body = engine(self.engine.read(&o, range))?;
+        let mut out = GetObjectOutput {
+            body: Some(StreamingBlob::wrap(body)),
+            content_length: i64::try_from(len).ok(),
+            content_range,
+            parts_count,
+            ..Default::default()
+        };
+        object_headers!(out, &o);
+        if whole && i.checksum_mode.as_ref().is_some_and(|m| m.as_str() == ChecksumMode::ENABLED) {
+            let c = ChecksumOut::of_object(&o);
+            out.checksum_type = c.kind.clone();
+            set_checksums!(out, c);
+        }
+        // response-* query parameters override the stored headers (signed requests only,
+        // and only signed requests get this far).
+        if let Some(v) = &i.response_content_type {
+            out.content_type = v.parse().ok();
+        }
+        out.content_encoding = i.response_content_encoding.clone().or(out.content_encoding);
+        out.content_disposition = i.response_content_disposition.clone().or(out.content_disposition);
+        out.content_language = i.response_content_language.clone().or(out.content_language);
+        out.cache_control = i.response_cache_control.clone().or(out.cache_control);
+        if let Some(t) = &i.response_expires {
+            let mut buf = Vec::new();
+            if t.format(TimestampFormat::HttpDate, &mut buf).is_ok() {
+                out.expires = String::from_utf8(buf).ok();
+            }
+        }
+        Ok(S3Response::new(out))
+    }
+
+    pub(super) async fn do_head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+        let i = &req.input;
+        check_sse(None, i.sse_customer_algorithm.as_ref())?;
+        let o = engine(self.engine.object(&i.bucket, &i.key).await)?;
+        let pre = Preconditions {
+            if_match: i.if_match.as_ref(),
+            if_none_match: i.if_none_match.as_ref(),
+            if_modified_since: i.if_modified_since.as_ref(),
+            if_unmodified_since: i.if_unmodified_since.as_ref(),
+        };
+        engine(pre.check(&o, EngineError::NotModified))?;
+        let (range, content_range, parts_count) = plan_read(&o, i.range.as_ref(), i.part_number)?;
+        let whole = content_range.is_none();
+        let mut out = HeadObjectOutput {
+            content_length: i64::try_from(range.end - range.start).ok(),
+            content_range,
+            parts_count,
+            ..Default::default()
+        };
+        object_headers!(out, &o);
+        if whole && i.checksum_mode.as_ref().is_some_and(|m| m.as_str() == ChecksumMode::ENABLED) {
+            let c = ChecksumOut::of_object(&o);
+            out.checksum_type = c.kind.clone();
+            set_checksums!(out, c);
+        }
+        Ok(S3Response::new(out))
+    }
+
+    pub(super) async fn do_delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
+        object_key(&req.input.key)?;
+        engine(self.engine.delete_object(&req.input.bucket, &req.input.key).await)?;
+        Ok(S3Response::new(DeleteObjectOutput::default()))
+    }
+
+    pub(super) async fn do_delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        let bucket = req.input.bucket;
+        let delete = req.input.delete;
+        if delete.objects.len() > MAX_DELETE_KEYS || delete.objects.is_empty() {
+            return Err(s3_err(EngineError::MalformedXml));
+        }
+        engine(self.engine.bucket(&bucket).await)?;
+        let quiet = delete.quiet.unwrap_or(false);
+        let (mut deleted, mut errors) = (vec![], vec![]);
+        for obj in delete.objects {
+            let result = match object_key(&obj.key) {
+                Err(e) => Err(e),
+                Ok(_) => self.engine.delete_object(&bucket, &obj.key).await.map_err(s3_err),
+            };
+            match result {
+                Ok(()) if quiet => {}
+                Ok(()) => deleted.push(DeletedObject { key: Some(obj.key), ..Default::default() }),
+                Err(e) => errors.push(Error {
+                    code: Some(e.code().as_str().to_owned()),
+                    message: e.message().map(str::to_owned),
+                    key: Some(obj.key),
+                    version_id: None,
+                }),
+            }
+        }
+        Ok(S3Response::new(DeleteObjectsOutput { deleted: Some(deleted), errors: Some(errors), ..Default::default() }))
+    }
+
+    pub(super) async fn do_copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
+        let ctx = context(&req)?.clone();
+        let mut i = req.input;
+        let key = object_key(&i.key)?;
+        check_sse(i.server_side_encryption.as_ref(), i.sse_customer_algorithm.as_ref())?;
+        let CopySource::Bucket { bucket: src_bucket, key: src_key, version_id } = &i.copy_source else {
+            return Err(s3_error!(NotImplemented, "Copying from an access point is not implemented yet."));
+        };
+        if version_id.as_deref().is_some_and(|v| v != "null") {
+            return Err(s3_error!(InvalidArgument, "Invalid version id specified"));
+        }
+        // The gate authorized the destination; the source needs its own check.
+        let src_owner = engine(self.engine.bucket(src_bucket).await)?.owner;
+        let decision = authorize(&Request {
+            principal: &ctx.principal,
+            action: "s3:GetObject",
+            resource: &Resource::Bucket { owner: src_owner },
+        });
+        if !decision.is_allowed() {
+            return Err(s3_error!(AccessDenied, "Access Denied"));
+        }
+        let src = engine(self.engine.object(src_bucket, src_key).await)?;
+        let pre = Preconditions {
+            if_match: i.copy_source_if_match.as_ref(),
+            if_none_match: i.copy_source_if_none_match.as_ref(),
+            if_modified_since: i.copy_source_if_modified_since.as_ref(),
+            if_unmodified_since: i.copy_source_if_unmodified_since.as_ref(),
+        };
+        engine(pre.check(&src, EngineError::PreconditionFailed))?;
+        let replace_meta = match i.metadata_directive.as_ref().map(MetadataDirective::as_str) {
+            None | Some("COPY") => false,
+            Some("REPLACE") => true,
+            Some(_) => return Err(s3_error!(InvalidArgument, "Unknown metadata directive.")),
+        };
+        let replace_tags = match i.tagging_directive.as_ref().map(TaggingDirective::as_str) {
+            None | Some("COPY") => false,
+            Some("REPLACE") => true,
+            Some(_) => return Err(s3_error!(InvalidArgument, "Unknown tagging directive.")),
+        };
+        let changes_something = replace_meta || i.storage_class.is_some() || i.server_side_encryption.is_some()
+            || i.website_redirect_location.is_some();
+        if src_bucket.as_ref() == i.bucket.as_str() && src_key.as_ref() == key.as_str() && !changes_something {
+            return Err(s3_error!(
+                InvalidRequest,
+                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
+            ));
+        }
+        let (content, meta) = if replace_meta {
+            let content = ContentHeaders {
+                content_type: i.content_type.as_ref().map(ToString::to_string),
+                content_encoding: i.content_encoding.take(),
+                content_disposition: i.content_disposition.take(),
+                content_language: i.content_language.take(),
+                cache_control: i.cache_control.take(),
+                expires: i.expires.take(),
+            };
+            (content, user_meta(i.metadata.take()))
+        } else {
+            (src.doc.content.clone(), src.doc.user_meta.clone())
+        };
+        let tags = if replace_tags { tagging_header(i.tagging.as_deref())? } else { src.doc.tags.clone() };
+        let algorithm = checksum_algorithm(i.checksum_algorithm.as_ref())?
+            .or_else(|| src.doc.checksum.as_ref().and_then(|c| strongbox_engine::ChecksumAlgorithm::parse(&c.algorithm)))
+            .unwrap_or(strongbox_engine::ChecksumAlgorithm::Crc64Nvme);
+        let opts = PutOptions { content, user_meta: meta, tags, compute: vec![algorithm], store_checksum: Some(algorithm) };
+        let rec = engine(self.engine.copy_object(&src, &i.bucket, &key, opts).await)?;
+        let mut result = CopyObjectResult {
+            e_tag: Some(etag(&rec.etag)),
+            last_modified: Some(timestamp(rec.last_modified_ms)),
+            ..Default::default()
+        };
+        let c = ChecksumOut::of_object(&rec);
+        result.checksum_type = c.kind.clone();
+        set_checksums!(result, c);
+        Ok(S3Response::new(CopyObjectOutput {
+            copy_object_result: Some(result),
+            server_side_encryption: sse_s3(),
+            ..Default::default()
+        }))
+    }
+
+    pub(super) async fn do_put_object_tagging(
+        &self,
+        req: S3Request<PutObjectTaggingInput>,
+    ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
+        let i = req.input;
+        engine(self.engine.set_object_tags(&i.bucket, &i.key, tags_from_dto(i.tagging)).await)?;
+        Ok(S3Response::new(PutObjectTaggingOutput::default()))
+    }
+
+    pub(super) async fn do_get_object_tagging(
+        &self,
+        req: S3Request<GetObjectTaggingInput>,
+    ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
+        let o = engine(self.engine.object(&req.input.bucket, &req.input.key).await)?;
+        Ok(S3Response::new(GetObjectTaggingOutput { tag_set: tags_to_dto(&o.doc.tags), version_id: None }))
+    }
+
+    pub(super) async fn do_delete_object_tagging(
+        &self,
+        req: S3Request<DeleteObjectTaggingInput>,
+    ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
+        engine(self.engine.set_object_tags(&req.input.bucket, &req.input.key, vec![]).await)?;
+        Ok(S3Response::new(DeleteObjectTaggingOutput::default()))
+    }
+}

@@ -1,0 +1,152 @@
+//! The outer HTTP service around s3s: request ids on every response, error
+//! bodies completed with Resource/RequestId/HostId, unauthenticated health
+//! and metrics endpoints, and per-request metrics. Later protocols (KMS, IAM,
+//! STS, S3 Control) and CORS are routed here, before s3s.
+use crate::context::{ConnInfo, RequestId};
+use crate::metrics::{Metrics, OpSlot};
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use s3s::service::S3Service;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Error bodies larger than this are passed through undecorated.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+pub struct Outer {
+    pub s3: S3Service,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Outer {
+    pub async fn handle(&self, mut req: Request<Incoming>, conn: ConnInfo) -> Response<s3s::Body> {
+        let start = Instant::now();
+        let request_id = new_request_id();
+        if let Some(resp) = self.local_endpoint(&req) {
+            return with_ids(resp, &request_id);
+        }
+        let op = OpSlot::default();
+        let bytes_in = declared_len(req.headers(), true);
+        let resource = req.uri().path().to_owned();
+        req.extensions_mut().insert(conn);
+        req.extensions_mut().insert(RequestId(request_id.clone()));
+        req.extensions_mut().insert(op.clone());
+        let resp = match self.s3.call(req.map(s3s::Body::from)).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(request_id, error = %e, "s3 service failed");
+                error_response(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "We encountered an internal error. Please try again.")
+            }
+        };
+        let resp = if resp.status().is_client_error() || resp.status().is_server_error() {
+            decorate_error(resp, &resource, &request_id).await
+        } else {
+            resp
+        };
+        let bytes_out = declared_len(resp.headers(), false);
+        self.metrics.record(op.get(), resp.status().as_u16(), bytes_in, bytes_out, start.elapsed());
+        tracing::debug!(request_id, operation = %op.get(), status = resp.status().as_u16(), "request");
+        with_ids(resp, &request_id)
+    }
+
+    /// `/health/live`, `/health/ready` and `/metrics`: unsigned GETs only, so
+    /// a signed request for a bucket named `health` still reaches S3.
+    fn local_endpoint(&self, req: &Request<Incoming>) -> Option<Response<s3s::Body>> {
+        let signed = req.headers().contains_key(header::AUTHORIZATION)
+            || req.uri().query().is_some_and(|q| q.contains("Signature="));
+        if req.method() != Method::GET || signed {
+            return None;
+        }
+        let text = |body: String, ctype: &'static str| {
+            let mut r = Response::new(s3s::Body::from(body));
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+            Some(r)
+        };
+        match req.uri().path() {
+            "/health/live" | "/health/ready" => text("ok\n".into(), "text/plain; charset=utf-8"),
+            "/metrics" => text(self.metrics.render(), "text/plain; version=0.0.4; charset=utf-8"),
+            _ => None,
+        }
+    }
+}
+
+fn declared_len(h: &http::HeaderMap, request: bool) -> u64 {
+    let get = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+    let decoded = if request { get("x-amz-decoded-content-length") } else { None };
+    decoded.or_else(|| get("content-length")).unwrap_or(0)
+}
+
+fn new_request_id() -> String {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 8];
+    let _ = ring::rand::SystemRandom::new().fill(&mut b);
+    strongbox_types::random_hex(&b).to_ascii_uppercase()
+}
+
+/// `x-amz-id-2` is derived from the request id so the pair stays consistent in logs.
+fn host_id(request_id: &str) -> String {
+    use base64::Engine as _;
+    let d = ring::digest::digest(&ring::digest::SHA256, request_id.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(d.as_ref())
+}
+
+fn with_ids(mut resp: Response<s3s::Body>, request_id: &str) -> Response<s3s::Body> {
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amz-request-id", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&host_id(request_id)) {
+        h.insert("x-amz-id-2", v);
+    }
+    h.entry(header::SERVER).or_insert(HeaderValue::from_static("Strongbox"));
+    resp
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
+}
+
+fn error_response(status: StatusCode, code: &str, message: &str) -> Response<s3s::Body> {
+    let body = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>");
+    let mut r = Response::new(s3s::Body::from(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    r
+}
+
+/// Adds the Resource, RequestId and HostId elements AWS error bodies carry.
+async fn decorate_error(resp: Response<s3s::Body>, resource: &str, request_id: &str) -> Response<s3s::Body> {
+    let is_xml = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.contains("xml"));
+    let small = resp
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|n| n <= MAX_ERROR_BODY);
+    if !is_xml || !small {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let bytes: Bytes = match body.collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(_) => return Response::from_parts(parts, s3s::Body::empty()),
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let extra = format!(
+        "<Resource>{}</Resource><RequestId>{request_id}</RequestId><HostId>{}</HostId></Error>",
+        xml_escape(resource),
+        host_id(request_id)
+    );
+    let new = match text.rfind("</Error>") {
+        Some(pos) if !text.contains("<RequestId>") => format!("{}{}", text.get(..pos).unwrap_or_default(), extra),
+        _ => text.into_owned(),
+    };
+    parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(new.len()));
+    Response::from_parts(parts, s3s::Body::from(new))
+}

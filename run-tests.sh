@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The one command that runs every Strongbox test on a fresh Debian machine
+# with Rust: installs what the tests need, builds the workspace, runs the Rust
+# tests, then the end-to-end suite (tests/e2e) against the built server.
+#
+# Environment:
+#   PYTEST_ARGS   extra arguments for pytest (e.g. "-k multipart -x")
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT="$(pwd)"
+VENV="$ROOT/tests/.venv"
+
+section() { printf '\n===== %s =====\n' "$*"; }
+
+apt_install() {
+    echo "installing Debian packages: $*"
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    if [ -z "${APT_UPDATED:-}" ]; then $sudo apt-get update -qq; APT_UPDATED=1; fi
+    $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+section "prerequisites"
+command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install Rust first" >&2; exit 1; }
+missing=()
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-venv)
+if ((${#missing[@]})); then apt_install "${missing[@]}"; fi
+echo "cargo: $(cargo --version)"
+echo "python3: $(python3 --version 2>&1)"
+echo "curl: $(curl --version | head -n1)"
+
+section "python test environment ($VENV)"
+if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+    rm -rf "$VENV"
+    # Debian's python3 cannot create a venv (no ensurepip) without python3-venv.
+    if ! python3 -m venv "$VENV" >/dev/null 2>&1; then
+        rm -rf "$VENV"
+        apt_install python3-venv
+        python3 -m venv "$VENV"
+    fi
+fi
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -U boto3 awscli pytest requests
+"$VENV/bin/python" -m pip list --disable-pip-version-check 2>/dev/null \
+    | grep -Ei '^(boto3|botocore|awscli|pytest|requests) ' || true
+export PATH="$VENV/bin:$PATH"
+
+section "cargo build"
+cargo build --ignore-rust-version --workspace --all-targets
+
+status=0
+
+section "cargo test"
+cargo test --ignore-rust-version --workspace || status=1
+
+section "end-to-end tests (pytest tests/e2e)"
+export STRONGBOX_BIN="$ROOT/target/debug/strongbox"
+# shellcheck disable=SC2086
+"$VENV/bin/python" -m pytest -q tests/e2e ${PYTEST_ARGS:-} || status=1
+
+if [ "$status" -ne 0 ]; then
+    echo "run-tests.sh: FAILED (see above)" >&2
+fi
+exit "$status"
