@@ -130,7 +130,9 @@ class StrongboxServer:
             self.https_port = None
         self.starts += 1
         self.log_path = self.log_dir / f"strongbox-{self.name}-{self.starts}.log"
-        env = dict(os.environ)
+        # Hermetic: no STRONGBOX_* settings from the caller's environment and
+        # no ./strongbox.toml picked up from the working directory.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("STRONGBOX_")}
         env["STRONGBOX_ROOT_ACCESS_KEY"] = self.access_key
         env["STRONGBOX_ROOT_SECRET_KEY"] = self.secret_key
         env.setdefault("RUST_BACKTRACE", "1")
@@ -147,7 +149,8 @@ class StrongboxServer:
         log = open(self.log_path, "wb")
         try:
             self.proc = subprocess.Popen(
-                cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                cwd=self.log_dir,
             )
         finally:
             log.close()

@@ -11,7 +11,7 @@ import socket
 import xml.etree.ElementTree as ET
 import zlib
 from pprint import pformat
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 from botocore.auth import S3SigV4Auth
@@ -170,7 +170,11 @@ def sign(server, method: str, url: str, *, headers=None, body: bytes = b"",
     auth_cls = _UnsignedPayloadAuth if unsigned_payload else S3SigV4Auth
     creds = Credentials(access_key or server.access_key, secret_key or server.secret_key)
     auth_cls(creds, "s3", "us-east-1").add_auth(req)
-    return {k: v for k, v in req.headers.items()}
+    out = {k: v for k, v in req.headers.items()}
+    # botocore signs `host` without adding the header; raw senders need it.
+    if not any(k.lower() == "host" for k in out):
+        out["Host"] = urlsplit(url).netloc
+    return out
 
 
 def signed_request(server, scheme: str, method: str, path: str, *, query: str = "",

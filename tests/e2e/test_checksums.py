@@ -23,13 +23,29 @@ def _put_with_checksum(s3, bucket, key, body, algorithm):
 
 
 @pytest.mark.parametrize("algorithm", SDK_ALGORITHMS + HEADER_ONLY_ALGORITHMS)
-def test_checksum_is_stored_and_returned(s3, bucket, algorithm):
+def test_checksum_is_stored_and_returned(server, scheme, bucket, algorithm):
+    s3 = server.client(scheme, request_checksum_calculation="when_supported")
     body = random_bytes(100 * KIB + 17)
     expected = checksum_b64(algorithm, body)
     header = f"x-amz-checksum-{algorithm.lower()}"
 
-    put = _put_with_checksum(s3, bucket, "sum.bin", body, algorithm)
+    sent = []
+    def capture(request, **kwargs):
+        sent.append(dict(request.headers))
+    s3.meta.events.register("before-send.s3.PutObject", capture)
+    try:
+        put = _put_with_checksum(s3, bucket, "sum.bin", body, algorithm)
+    finally:
+        s3.meta.events.unregister("before-send.s3.PutObject", capture)
     assert http_headers(put).get(header) == expected, http_headers(put)
+    # Make sure the intended wire format was exercised: SDK-computed checksums
+    # travel as an aws-chunked trailer over HTTPS and as a header over HTTP.
+    req = {k.lower(): (v.decode() if isinstance(v, bytes) else v) for k, v in sent[-1].items()}
+    if algorithm in SDK_ALGORITHMS and scheme == "https":
+        assert "aws-chunked" in req.get("content-encoding", ""), req
+        assert req.get("x-amz-trailer") == header, req
+    else:
+        assert req.get(header) == expected, req
 
     got = s3.get_object(Bucket=bucket, Key="sum.bin", ChecksumMode="ENABLED")
     assert got["Body"].read() == body

@@ -123,12 +123,7 @@ async fn decorate_error(resp: Response<s3s::Body>, resource: &str, request_id: &
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|c| c.contains("xml"));
-    let small = resp
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-        .is_some_and(|n| n <= MAX_ERROR_BODY);
+    let small = http_body::Body::size_hint(resp.body()).upper().is_some_and(|n| n <= MAX_ERROR_BODY as u64);
     if !is_xml || !small {
         return resp;
     }
