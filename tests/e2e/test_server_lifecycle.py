@@ -84,6 +84,7 @@ def _crash_during_put(srv, bucket, key):
         srv.kill()
     finally:
         put.close()
+    print(f"data dir size: {baseline} before the upload, {at_kill} when killed")
     return baseline, at_kill
 
 
