@@ -65,7 +65,11 @@ impl S3Access for Gate {
             }
         };
         let ctx = build_context(cx, principal.clone(), operation.clone());
-        let resource = match cx.s3_path().as_bucket().or_else(|| cx.s3_path().as_object().map(|(b, _)| b)) {
+        let bucket = cx.s3_path().as_bucket().or_else(|| cx.s3_path().as_object().map(|(b, _)| b));
+        let resource = match bucket {
+            // Creating a bucket acts on the caller's account; a taken name is
+            // answered by the handler (BucketAlreadyExists / ...OwnedByYou).
+            _ if operation == "CreateBucket" => Resource::Account,
             None => Resource::Account,
             Some(bucket) => match self.meta.get_bucket(bucket).await.map_err(internal)? {
                 Some(b) => Resource::Bucket { owner: b.owner },
@@ -90,6 +94,23 @@ fn internal(e: strongbox_meta::MetaError) -> s3s::S3Error {
     s3_error!(InternalError)
 }
 
+fn query_value(uri: &http::Uri, name: &str) -> Option<String> {
+    uri.query()?.split('&').find_map(|kv| kv.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v.to_owned()))
+}
+
+/// `20261122T095600Z` (SigV4's x-amz-date).
+fn parse_amz_date(s: &str) -> Option<SystemTime> {
+    let fmt = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    let t = time::PrimitiveDateTime::parse(s, &fmt).ok()?.assume_utc();
+    Some(SystemTime::from(t))
+}
+
+/// An HTTP date (SigV2's Date header).
+fn parse_http_date(s: &str) -> Option<SystemTime> {
+    let t = s3s::dto::Timestamp::parse(s3s::dto::TimestampFormat::HttpDate, s).ok()?;
+    Some(SystemTime::from(time::OffsetDateTime::from(t)))
+}
+
 fn query_has(uri: &http::Uri, name: &str) -> bool {
     uri.query().is_some_and(|q| q.split('&').any(|kv| kv.split('=').next() == Some(name)))
 }
@@ -108,6 +129,15 @@ fn build_context(cx: &mut S3AccessContext<'_>, principal: Principal, operation: 
         (None, true) => (AuthType::PostForm, None),
     };
     let (host, user_agent) = (header("host"), header("user-agent"));
+    let now = SystemTime::now();
+    let signed_at = header("x-amz-date")
+        .or_else(|| query_value(&uri, "X-Amz-Date"))
+        .and_then(|d| parse_amz_date(&d))
+        .or_else(|| header("date").and_then(|d| parse_http_date(&d)));
+    let signature_age_ms = match (signed_at, signature_version) {
+        (Some(t), Some(_)) => now.duration_since(t).ok().map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        _ => None,
+    };
     let access_key = cx.credentials().map(|c| c.access_key.clone());
     let ext = cx.extensions_mut();
     let request_id = ext.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
@@ -123,11 +153,28 @@ fn build_context(cx: &mut S3AccessContext<'_>, principal: Principal, operation: 
         access_key,
         auth_type,
         signature_version,
-        signature_age_ms: None,
+        signature_age_ms,
         conn,
         host,
         user_agent,
         operation,
-        time: SystemTime::now(),
+        time: now,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_dates_parse() {
+        let t = parse_amz_date("20261122T095600Z").unwrap();
+        let secs = t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        assert_eq!(secs, 1_795_341_360);
+        assert_eq!(parse_http_date("Sun, 22 Nov 2026 09:56:00 GMT"), Some(t));
+        assert_eq!(parse_amz_date("garbage"), None);
+        let uri: http::Uri = "/b/k?X-Amz-Date=20261122T095600Z&X-Amz-Signature=x".parse().unwrap();
+        assert_eq!(query_value(&uri, "X-Amz-Date").as_deref(), Some("20261122T095600Z"));
+        assert!(query_has(&uri, "X-Amz-Signature") && !query_has(&uri, "Signature"));
     }
 }
