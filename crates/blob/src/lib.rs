@@ -25,7 +25,10 @@ pub enum BlobError {
 pub type Result<T> = std::result::Result<T, BlobError>;
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> BlobError + '_ {
-    move |source| BlobError::Io { path: path.to_path_buf(), source }
+    move |source| BlobError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// The blob directory tree under the data dir.
@@ -38,7 +41,9 @@ impl BlobStore {
     /// Opens the store under `root`, creating `blobs/` and `tmp/`, and deletes
     /// leftover temporary files from writes that never committed.
     pub async fn open(root: &Path) -> Result<Self> {
-        let store = Self { root: root.to_path_buf() };
+        let store = Self {
+            root: root.to_path_buf(),
+        };
         for dir in [store.blobs_dir(), store.tmp_dir()] {
             fs::create_dir_all(&dir).await.map_err(io_err(&dir))?;
         }
@@ -64,8 +69,19 @@ impl BlobStore {
     pub async fn create(&self) -> Result<BlobWriter> {
         let id = new_id()?;
         let tmp = self.tmp_dir().join(format!("{id}.tmp"));
-        let file = OpenOptions::new().write(true).create_new(true).open(&tmp).await.map_err(io_err(&tmp))?;
-        Ok(BlobWriter { id, tmp, file: Some(file), dest: None, store: self.clone() })
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .await
+            .map_err(io_err(&tmp))?;
+        Ok(BlobWriter {
+            id,
+            tmp,
+            file: Some(file),
+            dest: None,
+            store: self.clone(),
+        })
     }
 
     /// Opens a committed blob for reading.
@@ -104,7 +120,9 @@ impl BlobStore {
         let mut shards = fs::read_dir(&blobs).await.map_err(io_err(&blobs))?;
         while let Some(shard) = shards.next_entry().await.map_err(io_err(&blobs))? {
             let shard_path = shard.path();
-            let mut files = fs::read_dir(&shard_path).await.map_err(io_err(&shard_path))?;
+            let mut files = fs::read_dir(&shard_path)
+                .await
+                .map_err(io_err(&shard_path))?;
             while let Some(f) = files.next_entry().await.map_err(io_err(&shard_path))? {
                 let name = f.file_name().to_string_lossy().into_owned();
                 if !referenced.contains(&name) {
@@ -121,7 +139,9 @@ impl BlobStore {
 fn new_id() -> Result<String> {
     use ring::rand::SecureRandom;
     let mut bytes = [0u8; 16];
-    ring::rand::SystemRandom::new().fill(&mut bytes).map_err(|_| BlobError::Random)?;
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| BlobError::Random)?;
     Ok(strongbox_types::random_hex(&bytes))
 }
 
@@ -144,7 +164,10 @@ impl BlobWriter {
         let tmp = self.tmp.clone();
         match self.file.as_mut() {
             Some(f) => f.write_all(bytes).await.map_err(io_err(&tmp)),
-            None => Err(BlobError::Io { path: tmp, source: io::Error::other("blob already committed") }),
+            None => Err(BlobError::Io {
+                path: tmp,
+                source: io::Error::other("blob already committed"),
+            }),
         }
     }
 
@@ -153,13 +176,19 @@ impl BlobWriter {
     pub async fn commit(mut self) -> Result<String> {
         let tmp = self.tmp.clone();
         let Some(mut file) = self.file.take() else {
-            return Err(BlobError::Io { path: tmp, source: io::Error::other("blob already committed") });
+            return Err(BlobError::Io {
+                path: tmp,
+                source: io::Error::other("blob already committed"),
+            });
         };
         file.flush().await.map_err(io_err(&tmp))?;
         file.sync_all().await.map_err(io_err(&tmp))?;
         drop(file);
         let dest = self.store.path_of(&self.id);
-        let shard = dest.parent().map(Path::to_path_buf).unwrap_or_else(|| self.store.blobs_dir());
+        let shard = dest
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| self.store.blobs_dir());
         fs::create_dir_all(&shard).await.map_err(io_err(&shard))?;
         fs::rename(&tmp, &dest).await.map_err(io_err(&dest))?;
         self.dest = Some(dest);
@@ -195,13 +224,22 @@ mod tests {
         w.write_all(b"hello").await.unwrap();
         let id = w.commit().await.unwrap();
         let mut s = String::new();
-        store.open_blob(&id).await.unwrap().read_to_string(&mut s).await.unwrap();
+        store
+            .open_blob(&id)
+            .await
+            .unwrap()
+            .read_to_string(&mut s)
+            .await
+            .unwrap();
         assert_eq!(s, "hello");
 
         let mut w = store.create().await.unwrap();
         w.write_all(b"partial").await.unwrap();
         drop(w);
-        assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+            0
+        );
     }
 
     #[tokio::test]
@@ -216,8 +254,14 @@ mod tests {
         orphan.write_all(b"o").await.unwrap();
         let orphan = orphan.commit().await.unwrap();
         let store = BlobStore::open(dir.path()).await.unwrap();
-        assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
-        let removed = store.collect_garbage(&HashSet::from([keep.clone()])).await.unwrap();
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+            0
+        );
+        let removed = store
+            .collect_garbage(&HashSet::from([keep.clone()]))
+            .await
+            .unwrap();
         assert_eq!(removed, 1);
         assert!(store.path_of(&keep).exists() && !store.path_of(&orphan).exists());
     }

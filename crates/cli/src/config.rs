@@ -64,27 +64,58 @@ struct FileConfig {
 
 pub fn resolve(a: ServeArgs) -> anyhow::Result<Config> {
     let file = load_file(a.config.as_ref())?;
-    let data_dir = a.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from("strongbox-data"));
-    let http_addr = listen_addr("http_addr", a.http_addr.or(file.http_addr), "127.0.0.1:9080")?;
-    let https_addr = listen_addr("https_addr", a.https_addr.or(file.https_addr), "127.0.0.1:9443")?;
+    let data_dir = a
+        .data_dir
+        .or(file.data_dir)
+        .unwrap_or_else(|| PathBuf::from("strongbox-data"));
+    let http_addr = listen_addr(
+        "http_addr",
+        a.http_addr.or(file.http_addr),
+        "127.0.0.1:9080",
+    )?;
+    let https_addr = listen_addr(
+        "https_addr",
+        a.https_addr.or(file.https_addr),
+        "127.0.0.1:9443",
+    )?;
     let tls_cert = a.tls_cert.or(file.tls_cert);
     let tls_key = a.tls_key.or(file.tls_key);
     if tls_cert.is_some() != tls_key.is_some() {
         bail!("tls_cert and tls_key must be given together");
     }
-    let region = a.region.or(file.region).unwrap_or_else(|| "us-east-1".into());
-    if region.is_empty() || !region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+    let region = a
+        .region
+        .or(file.region)
+        .unwrap_or_else(|| "us-east-1".into());
+    if region.is_empty()
+        || !region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
         bail!("region: {region:?} is not a region name (e.g. us-east-1)");
     }
-    let base_domains = a.base_domain.or(file.base_domains).unwrap_or_else(|| vec!["localhost".into()]);
-    if base_domains.iter().any(|d| d.is_empty() || d.contains(['/', ':', ' '])) {
+    let base_domains = a
+        .base_domain
+        .or(file.base_domains)
+        .unwrap_or_else(|| vec!["localhost".into()]);
+    if base_domains
+        .iter()
+        .any(|d| d.is_empty() || d.contains(['/', ':', ' ']))
+    {
         bail!("base_domains: each entry must be a bare DNS name (got {base_domains:?})");
     }
     let root_key = match std::env::var("STRONGBOX_ROOT_KEY") {
         Ok(k) => RootKeySource::Inline(Zeroizing::new(k)),
-        Err(_) => RootKeySource::File(a.root_key_file.or(file.root_key_file).unwrap_or_else(|| data_dir.join("root.key"))),
+        Err(_) => RootKeySource::File(
+            a.root_key_file
+                .or(file.root_key_file)
+                .unwrap_or_else(|| data_dir.join("root.key")),
+        ),
     };
-    let root_credentials = match (std::env::var("STRONGBOX_ROOT_ACCESS_KEY"), std::env::var("STRONGBOX_ROOT_SECRET_KEY")) {
+    let root_credentials = match (
+        std::env::var("STRONGBOX_ROOT_ACCESS_KEY"),
+        std::env::var("STRONGBOX_ROOT_SECRET_KEY"),
+    ) {
         (Ok(ak), Ok(sk)) => Some((ak, Zeroizing::new(sk))),
         (Err(_), Err(_)) => None,
         _ => bail!("STRONGBOX_ROOT_ACCESS_KEY and STRONGBOX_ROOT_SECRET_KEY must be set together"),
@@ -100,7 +131,9 @@ pub fn resolve(a: ServeArgs) -> anyhow::Result<Config> {
         sigv2: a.sigv2.or(file.sigv2).unwrap_or(true),
         root_credentials,
         root_key,
-        shutdown_timeout: Duration::from_secs(a.shutdown_timeout.or(file.shutdown_timeout).unwrap_or(30)),
+        shutdown_timeout: Duration::from_secs(
+            a.shutdown_timeout.or(file.shutdown_timeout).unwrap_or(30),
+        ),
     })
 }
 
@@ -110,16 +143,29 @@ fn load_file(explicit: Option<&PathBuf>) -> anyhow::Result<FileConfig> {
         None if PathBuf::from("strongbox.toml").exists() => PathBuf::from("strongbox.toml"),
         None => return Ok(FileConfig::default()),
     };
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    toml::from_str(&text).map_err(|e| anyhow!("{}: {}", path.display(), e.message()).context(e.span().map(|s| format!("at byte {}", s.start)).unwrap_or_default()))
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        anyhow!("{}: {}", path.display(), e.message()).context(
+            e.span()
+                .map(|s| format!("at byte {}", s.start))
+                .unwrap_or_default(),
+        )
+    })
 }
 
-fn listen_addr(field: &str, value: Option<String>, default: &str) -> anyhow::Result<Option<SocketAddr>> {
+fn listen_addr(
+    field: &str,
+    value: Option<String>,
+    default: &str,
+) -> anyhow::Result<Option<SocketAddr>> {
     let v = value.unwrap_or_else(|| default.to_owned());
     if v.eq_ignore_ascii_case("off") {
         return Ok(None);
     }
-    v.parse().map(Some).map_err(|_| anyhow!("{field}: {v:?} is not an address like 127.0.0.1:9080 (or `off`)"))
+    v.parse()
+        .map(Some)
+        .map_err(|_| anyhow!("{field}: {v:?} is not an address like 127.0.0.1:9080 (or `off`)"))
 }
 
 #[cfg(test)]
@@ -128,9 +174,20 @@ mod tests {
 
     #[test]
     fn defaults_and_off() {
-        let c = resolve(ServeArgs { http_addr: Some("off".into()), config: Some(PathBuf::from("/nonexistent/none.toml")), ..Default::default() });
-        assert!(c.is_err(), "a named config file that does not exist is an error");
-        let c = resolve(ServeArgs { http_addr: Some("off".into()), ..Default::default() }).unwrap();
+        let c = resolve(ServeArgs {
+            http_addr: Some("off".into()),
+            config: Some(PathBuf::from("/nonexistent/none.toml")),
+            ..Default::default()
+        });
+        assert!(
+            c.is_err(),
+            "a named config file that does not exist is an error"
+        );
+        let c = resolve(ServeArgs {
+            http_addr: Some("off".into()),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(c.http_addr, None);
         assert_eq!(c.https_addr, Some("127.0.0.1:9443".parse().unwrap()));
         assert_eq!(c.region, "us-east-1");
@@ -139,9 +196,19 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_field() {
-        let e = resolve(ServeArgs { https_addr: Some("nonsense".into()), ..Default::default() }).err().unwrap();
+        let e = resolve(ServeArgs {
+            https_addr: Some("nonsense".into()),
+            ..Default::default()
+        })
+        .err()
+        .unwrap();
         assert!(e.to_string().contains("https_addr"), "{e}");
-        let e = resolve(ServeArgs { region: Some("US East".into()), ..Default::default() }).err().unwrap();
+        let e = resolve(ServeArgs {
+            region: Some("US East".into()),
+            ..Default::default()
+        })
+        .err()
+        .unwrap();
         assert!(e.to_string().contains("region"), "{e}");
     }
 
@@ -150,11 +217,25 @@ mod tests {
         let dir = tempfile_dir();
         let f = dir.join("s.toml");
         std::fs::write(&f, "region = \"eu-west-1\"\nhttp_addr = \"127.0.0.1:1\"\n").unwrap();
-        let c = resolve(ServeArgs { config: Some(f.clone()), http_addr: Some("127.0.0.1:2".into()), ..Default::default() }).unwrap();
+        let c = resolve(ServeArgs {
+            config: Some(f.clone()),
+            http_addr: Some("127.0.0.1:2".into()),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(c.region, "eu-west-1");
-        assert_eq!(c.http_addr, Some("127.0.0.1:2".parse().unwrap()), "flag beats file");
+        assert_eq!(
+            c.http_addr,
+            Some("127.0.0.1:2".parse().unwrap()),
+            "flag beats file"
+        );
         std::fs::write(&f, "regoin = \"eu-west-1\"\n").unwrap();
-        let e = resolve(ServeArgs { config: Some(f), ..Default::default() }).err().unwrap();
+        let e = resolve(ServeArgs {
+            config: Some(f),
+            ..Default::default()
+        })
+        .err()
+        .unwrap();
         assert!(format!("{e:#}").contains("regoin"), "{e:#}");
     }
 

@@ -7,7 +7,11 @@ use anyhow::Context;
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(name = "strongbox", version, about = "A self-hosted S3-compatible object store with the AWS security model")]
+#[command(
+    name = "strongbox",
+    version,
+    about = "A self-hosted S3-compatible object store with the AWS security model"
+)]
 enum Cli {
     /// Run the server (HTTPS on 127.0.0.1:9443 and HTTP on 127.0.0.1:9080 by default).
     Serve(Box<config::ServeArgs>),
@@ -17,14 +21,20 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let filter = std::env::var("STRONGBOX_LOG").unwrap_or_else(|_| "info".into());
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     match cli {
         Cli::Serve(args) => {
             let cfg = config::resolve(*args).context("invalid configuration")?;
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
-            rt.block_on(strongbox_server::run(cfg, announce, shutdown_signal())).context("server failed")?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            rt.block_on(strongbox_server::run(cfg, announce, shutdown_signal()))
+                .context("server failed")?;
             tracing::info!("stopped");
             Ok(())
         }
@@ -34,18 +44,28 @@ fn main() -> anyhow::Result<()> {
 fn announce(s: &strongbox_server::Started) {
     let mut lines = vec!["Strongbox is running".to_owned()];
     if let Some(a) = s.https {
-        lines.push(format!("  HTTPS endpoint: https://{a}  (virtual hosts: https://BUCKET.localhost:{})", a.port()));
+        lines.push(format!(
+            "  HTTPS endpoint: https://{a}  (virtual hosts: https://BUCKET.localhost:{})",
+            a.port()
+        ));
     }
     if let Some(a) = s.http {
         lines.push(format!("  HTTP endpoint:  http://{a}"));
     }
     if let Some(c) = &s.cert_path {
-        lines.push(format!("  TLS certificate (trust it with --ca-bundle / AWS_CA_BUNDLE): {}", c.display()));
+        lines.push(format!(
+            "  TLS certificate (trust it with --ca-bundle / AWS_CA_BUNDLE): {}",
+            c.display()
+        ));
     }
     lines.push(format!("  Account: {}", s.account_id));
     lines.push(format!("  Root access key id: {}", s.access_key));
     if let Some((secret, file)) = &s.new_secret {
-        lines.push(format!("  Root secret access key (shown once; saved to {}): {}", file.display(), secret.as_str()));
+        lines.push(format!(
+            "  Root secret access key (shown once; saved to {}): {}",
+            file.display(),
+            secret.as_str()
+        ));
     }
     println!("{}", lines.join("\n"));
 }

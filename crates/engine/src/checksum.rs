@@ -14,10 +14,18 @@ pub enum ChecksumAlgorithm {
 }
 
 impl ChecksumAlgorithm {
-    pub const ALL: [ChecksumAlgorithm; 5] = [Self::Crc32, Self::Crc32c, Self::Crc64Nvme, Self::Sha1, Self::Sha256];
+    pub const ALL: [ChecksumAlgorithm; 5] = [
+        Self::Crc32,
+        Self::Crc32c,
+        Self::Crc64Nvme,
+        Self::Sha1,
+        Self::Sha256,
+    ];
 
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.as_str().eq_ignore_ascii_case(s))
+        Self::ALL
+            .into_iter()
+            .find(|a| a.as_str().eq_ignore_ascii_case(s))
     }
 
     /// The name as S3 spells it (CRC32, CRC32C, CRC64NVME, SHA1, SHA256).
@@ -130,14 +138,20 @@ pub fn combine(algorithm: ChecksumAlgorithm, parts: &[Vec<u8>], sizes: &[u64]) -
     };
     let mut acc: Option<u64> = None;
     for (raw, len) in parts.iter().zip(sizes) {
-        let crc = raw.iter().try_fold(0u64, |a, b| (raw.len() <= 8).then_some((a << 8) | u64::from(*b)))?;
+        let crc = raw.iter().try_fold(0u64, |a, b| {
+            (raw.len() <= 8).then_some((a << 8) | u64::from(*b))
+        })?;
         acc = Some(match acc {
             None => crc,
             Some(prev) => crc_combine(prev, crc, *len, poly, width),
         });
     }
     let v = acc?;
-    Some(if width == 32 { (v as u32).to_be_bytes().to_vec() } else { v.to_be_bytes().to_vec() })
+    Some(if width == 32 {
+        (v as u32).to_be_bytes().to_vec()
+    } else {
+        v.to_be_bytes().to_vec()
+    })
 }
 
 type Matrix = [u64; 64];
@@ -211,10 +225,22 @@ mod tests {
     #[test]
     fn known_answers() {
         // Values from AWS's documentation / RFC test vectors for "hello world"-style inputs.
-        assert_eq!(b64(&checksum_of(ChecksumAlgorithm::Crc32, b"123456789")), b64(&0xCBF4_3926u32.to_be_bytes()));
-        assert_eq!(b64(&checksum_of(ChecksumAlgorithm::Crc32c, b"123456789")), b64(&0xE306_9283u32.to_be_bytes()));
-        assert_eq!(b64(&checksum_of(ChecksumAlgorithm::Crc64Nvme, b"123456789")), b64(&0xAE8B_1486_0A79_9888u64.to_be_bytes()));
-        assert_eq!(hex::encode(checksum_of(ChecksumAlgorithm::Sha1, b"abc")), "a9993e364706816aba3e25717850c26c9cd0d89d");
+        assert_eq!(
+            b64(&checksum_of(ChecksumAlgorithm::Crc32, b"123456789")),
+            b64(&0xCBF4_3926u32.to_be_bytes())
+        );
+        assert_eq!(
+            b64(&checksum_of(ChecksumAlgorithm::Crc32c, b"123456789")),
+            b64(&0xE306_9283u32.to_be_bytes())
+        );
+        assert_eq!(
+            b64(&checksum_of(ChecksumAlgorithm::Crc64Nvme, b"123456789")),
+            b64(&0xAE8B_1486_0A79_9888u64.to_be_bytes())
+        );
+        assert_eq!(
+            hex::encode(checksum_of(ChecksumAlgorithm::Sha1, b"abc")),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
         assert_eq!(hex::encode(md5_of(b"")), "d41d8cd98f00b204e9800998ecf8427e");
     }
 
@@ -236,6 +262,9 @@ mod tests {
         for a in ChecksumAlgorithm::ALL {
             assert_eq!(ChecksumAlgorithm::parse(a.as_str()), Some(a));
         }
-        assert_eq!(ChecksumAlgorithm::Crc64Nvme.header_name(), "x-amz-checksum-crc64nvme");
+        assert_eq!(
+            ChecksumAlgorithm::Crc64Nvme.header_name(),
+            "x-amz-checksum-crc64nvme"
+        );
     }
 }

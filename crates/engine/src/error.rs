@@ -15,11 +15,17 @@ pub enum EngineError {
     BucketAlreadyOwnedByYou,
     #[error("The bucket you tried to delete is not empty")]
     BucketNotEmpty,
-    #[error("The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.")]
+    #[error(
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
+    )]
     NoSuchUpload,
-    #[error("One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.")]
+    #[error(
+        "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
+    )]
     InvalidPart,
-    #[error("The list of parts was not in ascending order. The parts list must be specified in order by part number.")]
+    #[error(
+        "The list of parts was not in ascending order. The parts list must be specified in order by part number."
+    )]
     InvalidPartOrder,
     #[error("Your proposed upload is smaller than the minimum allowed object size.")]
     EntityTooSmall,
@@ -29,7 +35,9 @@ pub enum EngineError {
     InvalidRange,
     #[error("{0}")]
     BadDigest(String),
-    #[error("The XML you provided was not well-formed or did not validate against our published schema")]
+    #[error(
+        "The XML you provided was not well-formed or did not validate against our published schema"
+    )]
     MalformedXml,
     #[error("The TagSet does not exist")]
     NoSuchTagSet,

@@ -22,6 +22,7 @@ pub use list::{ListPage, ListQuery};
 pub use multipart::{CompletePart, PartsPage, UploadsPage};
 pub use objects::PutOptions;
 pub use stream::{ByteStream, Digests};
+pub use strongbox_meta::Expect;
 pub use tags::{validate_bucket_tags, validate_object_tags};
 
 use std::sync::Arc;
@@ -50,11 +51,18 @@ pub struct Engine {
 
 impl Engine {
     /// Builds the engine and removes blobs no metadata references (left by a crash).
-    pub async fn open(meta: Arc<dyn MetaStore>, blobs: BlobStore, keys: Arc<dyn KeyProvider>) -> Result<Self> {
+    pub async fn open(
+        meta: Arc<dyn MetaStore>,
+        blobs: BlobStore,
+        keys: Arc<dyn KeyProvider>,
+    ) -> Result<Self> {
         let referenced = meta.referenced_blobs().await?;
         let removed = blobs.collect_garbage(&referenced).await?;
         if removed > 0 {
-            tracing::info!(removed, "removed unreferenced blobs left by an earlier crash");
+            tracing::info!(
+                removed,
+                "removed unreferenced blobs left by an earlier crash"
+            );
         }
         Ok(Self { meta, blobs, keys })
     }
@@ -74,11 +82,19 @@ impl Engine {
 /// The context a data key is wrapped under: bucket and key, so a wrapped key
 /// copied into another object's record cannot be unwrapped there.
 fn wrap_context(bucket: &str, key: &str) -> [u8; 32] {
-    ObjectIdentity { bucket, key, version: "", part: 0 }.digest()
+    ObjectIdentity {
+        bucket,
+        key,
+        version: "",
+        part: 0,
+    }
+    .digest()
 }
 
 fn now_ms() -> i64 {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 

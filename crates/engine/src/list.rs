@@ -30,14 +30,21 @@ impl Engine {
         self.bucket(bucket).await?;
         let mut page = ListPage::default();
         let end = successor(q.prefix.as_bytes());
-        let mut range = KeyRange { start: q.prefix.as_bytes().to_vec(), start_inclusive: true, end };
+        let mut range = KeyRange {
+            start: q.prefix.as_bytes().to_vec(),
+            start_inclusive: true,
+            end,
+        };
         if let Some(after) = &q.after
             && after.as_bytes() >= range.start.as_slice()
         {
             range.start = after.as_bytes().to_vec();
             range.start_inclusive = false;
             // A marker inside a rolled-up prefix continues after that whole prefix.
-            if let Some(cp) = q.delimiter.as_deref().and_then(|d| common_prefix(&q.prefix, d, after))
+            if let Some(cp) = q
+                .delimiter
+                .as_deref()
+                .and_then(|d| common_prefix(&q.prefix, d, after))
                 && let Some(next) = successor(cp.as_bytes())
             {
                 range.start = next;
@@ -54,7 +61,11 @@ impl Engine {
                     page.is_truncated = true;
                     return Ok(page);
                 }
-                match q.delimiter.as_deref().and_then(|d| common_prefix(&q.prefix, d, &obj.key)) {
+                match q
+                    .delimiter
+                    .as_deref()
+                    .and_then(|d| common_prefix(&q.prefix, d, &obj.key))
+                {
                     Some(cp) => {
                         page.last = Some(cp.to_owned());
                         page.common_prefixes.push(cp.to_owned());

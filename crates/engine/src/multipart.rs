@@ -1,11 +1,17 @@
 use crate::checksum::{self, ChecksumAlgorithm};
 use crate::stream::{self, Digests};
-use crate::{Engine, EngineError, MAX_PARTS, MAX_PUT_SIZE, MIN_PART_SIZE, NULL_VERSION, PutOptions, Result, now_ms, random_id};
+use crate::{
+    Engine, EngineError, MAX_PARTS, MAX_PUT_SIZE, MIN_PART_SIZE, NULL_VERSION, PutOptions, Result,
+    now_ms, random_id,
+};
 use bytes::Bytes;
 use futures::Stream;
 use md5::Digest as _;
 use strongbox_crypto::{ObjectIdentity, WrappedKey};
-use strongbox_meta::{ObjectChecksum, ObjectDoc, ObjectRecord, PartRecord, RECORD_VERSION, Segment, UploadDoc, UploadRecord};
+use strongbox_meta::{
+    Expect, ObjectChecksum, ObjectDoc, ObjectRecord, PartRecord, RECORD_VERSION, Segment,
+    UploadDoc, UploadRecord, Written,
+};
 use strongbox_types::{AccountId, ObjectKey};
 
 /// One entry of a CompleteMultipartUpload request.
@@ -61,7 +67,9 @@ impl Engine {
                 ));
             }
             (Some(_), Some(t)) if t != "FULL_OBJECT" && t != "COMPOSITE" => {
-                return Err(EngineError::InvalidRequest("Value for x-amz-checksum-type header is invalid.".into()));
+                return Err(EngineError::InvalidRequest(
+                    "Value for x-amz-checksum-type header is invalid.".into(),
+                ));
             }
             (Some(ChecksumAlgorithm::Crc64Nvme), None) => Some("FULL_OBJECT".to_owned()),
             (Some(_), None) => Some("COMPOSITE".to_owned()),
@@ -115,17 +123,31 @@ impl Engine {
         let part_number = u32::try_from(part_number)
             .ok()
             .filter(|n| (1..=MAX_PARTS).contains(n))
-            .ok_or_else(|| EngineError::InvalidArgument("Part number must be an integer between 1 and 10000, inclusive".into()))?;
+            .ok_or_else(|| {
+                EngineError::InvalidArgument(
+                    "Part number must be an integer between 1 and 10000, inclusive".into(),
+                )
+            })?;
         let upload = self.upload(bucket, key, upload_id).await?;
         let dek = self.keys.unwrap(
             &WrappedKey(upload.doc.encryption.wrapped_key.clone()),
             &crate::wrap_context(bucket, key),
         )?;
-        let algorithm = upload.doc.checksum_algorithm.as_deref().and_then(ChecksumAlgorithm::parse);
+        let algorithm = upload
+            .doc
+            .checksum_algorithm
+            .as_deref()
+            .and_then(ChecksumAlgorithm::parse);
         let mut compute = compute.to_vec();
         compute.extend(algorithm.filter(|a| !compute.contains(a)));
-        let identity = ObjectIdentity { bucket, key, version: NULL_VERSION, part: part_number };
-        let staged = stream::stage(&self.blobs, &dek, &identity, body, &compute, MAX_PUT_SIZE).await?;
+        let identity = ObjectIdentity {
+            bucket,
+            key,
+            version: NULL_VERSION,
+            part: part_number,
+        };
+        let staged =
+            stream::stage(&self.blobs, &dek, &identity, body, &compute, MAX_PUT_SIZE).await?;
         verify(&staged.digests)?;
         let digests = staged.digests;
         let blob_id = staged.writer.commit().await?;
@@ -159,15 +181,23 @@ impl Engine {
         key: &str,
         upload_id: &str,
         requested: &[CompletePart],
+        expect: &Expect,
     ) -> Result<ObjectRecord> {
         let upload = self.upload(bucket, key, upload_id).await?;
+        self.check_expect(bucket, key, expect).await?;
         if requested.is_empty() {
             return Err(EngineError::MalformedXml);
         }
-        if requested.windows(2).any(|w| matches!(w, [a, b] if a.part_number >= b.part_number)) {
+        if requested
+            .windows(2)
+            .any(|w| matches!(w, [a, b] if a.part_number >= b.part_number))
+        {
             return Err(EngineError::InvalidPartOrder);
         }
-        let stored = self.meta.list_parts(upload_id, 0, MAX_PARTS as usize).await?;
+        let stored = self
+            .meta
+            .list_parts(upload_id, 0, MAX_PARTS as usize)
+            .await?;
         let mut chosen = Vec::with_capacity(requested.len());
         for req in requested {
             let part = stored
@@ -182,32 +212,61 @@ impl Engine {
             return Err(EngineError::EntityTooSmall);
         }
         let record = assemble(&upload, &chosen)?;
-        let Some((old, all_parts)) = self.meta.complete_upload(upload_id, &record).await? else {
-            return Err(EngineError::NoSuchUpload);
+        let (old, all_parts) = match self
+            .meta
+            .complete_upload(upload_id, &record, expect)
+            .await?
+        {
+            None => return Err(EngineError::NoSuchUpload),
+            Some(Written::ConditionFailed) => return Err(EngineError::PreconditionFailed),
+            Some(Written::Done(done)) => done,
         };
-        let used: std::collections::HashSet<&str> = chosen.iter().map(|p| p.blob_id.as_str()).collect();
-        let unused: Vec<String> =
-            all_parts.into_iter().map(|p| p.blob_id).filter(|b| !used.contains(b.as_str())).collect();
+        let used: std::collections::HashSet<&str> =
+            chosen.iter().map(|p| p.blob_id.as_str()).collect();
+        let unused: Vec<String> = all_parts
+            .into_iter()
+            .map(|p| p.blob_id)
+            .filter(|b| !used.contains(b.as_str()))
+            .collect();
         self.release(unused).await;
         if let Some(old) = old {
-            self.release(old.blob_ids().map(str::to_owned).collect::<Vec<_>>()).await;
+            self.release(old.blob_ids().map(str::to_owned).collect::<Vec<_>>())
+                .await;
         }
         Ok(record)
     }
 
     pub async fn abort_upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<()> {
         self.upload(bucket, key, upload_id).await?;
-        let parts = self.meta.abort_upload(upload_id).await?.ok_or(EngineError::NoSuchUpload)?;
+        let parts = self
+            .meta
+            .abort_upload(upload_id)
+            .await?
+            .ok_or(EngineError::NoSuchUpload)?;
         self.release(parts.into_iter().map(|p| p.blob_id)).await;
         Ok(())
     }
 
-    pub async fn list_parts(&self, bucket: &str, key: &str, upload_id: &str, after: u32, max: usize) -> Result<PartsPage> {
+    pub async fn list_parts(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        after: u32,
+        max: usize,
+    ) -> Result<PartsPage> {
         let upload = self.upload(bucket, key, upload_id).await?;
-        let mut parts = self.meta.list_parts(upload_id, after, max.saturating_add(1)).await?;
+        let mut parts = self
+            .meta
+            .list_parts(upload_id, after, max.saturating_add(1))
+            .await?;
         let is_truncated = parts.len() > max;
         parts.truncate(max);
-        Ok(PartsPage { upload, parts, is_truncated })
+        Ok(PartsPage {
+            upload,
+            parts,
+            is_truncated,
+        })
     }
 
     pub async fn list_uploads(
@@ -218,10 +277,16 @@ impl Engine {
         max: usize,
     ) -> Result<UploadsPage> {
         self.bucket(bucket).await?;
-        let mut uploads = self.meta.list_uploads(bucket, prefix, after, max.saturating_add(1)).await?;
+        let mut uploads = self
+            .meta
+            .list_uploads(bucket, prefix, after, max.saturating_add(1))
+            .await?;
         let is_truncated = uploads.len() > max;
         uploads.truncate(max);
-        Ok(UploadsPage { uploads, is_truncated })
+        Ok(UploadsPage {
+            uploads,
+            is_truncated,
+        })
     }
 }
 
@@ -230,11 +295,19 @@ impl Engine {
 fn assemble(upload: &UploadRecord, parts: &[PartRecord]) -> Result<ObjectRecord> {
     let mut md5 = md5::Md5::new();
     for p in parts {
-        md5.update(hex::decode(&p.etag).map_err(|_| EngineError::Internal("stored part etag is not hex".into()))?);
+        md5.update(
+            hex::decode(&p.etag)
+                .map_err(|_| EngineError::Internal("stored part etag is not hex".into()))?,
+        );
     }
     let n = parts.len();
     let etag = format!("{}-{n}", hex::encode(md5.finalize()));
-    let checksum = match upload.doc.checksum_algorithm.as_deref().and_then(ChecksumAlgorithm::parse) {
+    let checksum = match upload
+        .doc
+        .checksum_algorithm
+        .as_deref()
+        .and_then(ChecksumAlgorithm::parse)
+    {
         Some(algorithm) => object_checksum(algorithm, upload.doc.checksum_type.as_deref(), parts)?,
         None => None,
     };
@@ -266,8 +339,15 @@ fn assemble(upload: &UploadRecord, parts: &[PartRecord]) -> Result<ObjectRecord>
     })
 }
 
-fn object_checksum(algorithm: ChecksumAlgorithm, kind: Option<&str>, parts: &[PartRecord]) -> Result<Option<ObjectChecksum>> {
-    let raw: Option<Vec<Vec<u8>>> = parts.iter().map(|p| p.checksum.as_deref().and_then(checksum::from_b64)).collect();
+fn object_checksum(
+    algorithm: ChecksumAlgorithm,
+    kind: Option<&str>,
+    parts: &[PartRecord],
+) -> Result<Option<ObjectChecksum>> {
+    let raw: Option<Vec<Vec<u8>>> = parts
+        .iter()
+        .map(|p| p.checksum.as_deref().and_then(checksum::from_b64))
+        .collect();
     let Some(raw) = raw else {
         return Ok(None);
     };
@@ -275,11 +355,21 @@ fn object_checksum(algorithm: ChecksumAlgorithm, kind: Option<&str>, parts: &[Pa
     let value = if full {
         let sizes: Vec<u64> = parts.iter().map(|p| p.size).collect();
         checksum::b64(&checksum::combine(algorithm, &raw, &sizes).ok_or_else(|| {
-            EngineError::Internal("full-object checksum cannot be combined for this algorithm".into())
+            EngineError::Internal(
+                "full-object checksum cannot be combined for this algorithm".into(),
+            )
         })?)
     } else {
-        format!("{}-{}", checksum::b64(&checksum::checksum_of(algorithm, &raw.concat())), parts.len())
+        format!(
+            "{}-{}",
+            checksum::b64(&checksum::checksum_of(algorithm, &raw.concat())),
+            parts.len()
+        )
     };
     let kind = if full { "FULL_OBJECT" } else { "COMPOSITE" };
-    Ok(Some(ObjectChecksum { algorithm: algorithm.as_str().into(), value, kind: kind.into() }))
+    Ok(Some(ObjectChecksum {
+        algorithm: algorithm.as_str().into(),
+        value,
+        kind: kind.into(),
+    }))
 }

@@ -1,13 +1,17 @@
 use crate::checksum::ChecksumAlgorithm;
 use crate::stream::{self, ByteStream, Digests, Owner, SegmentPlan};
-use crate::{Engine, EngineError, MAX_PUT_SIZE, MAX_USER_METADATA, NULL_VERSION, Result, now_ms, wrap_context};
+use crate::{
+    Engine, EngineError, MAX_PUT_SIZE, MAX_USER_METADATA, NULL_VERSION, Result, now_ms,
+    wrap_context,
+};
 use bytes::Bytes;
 use futures::Stream;
 use std::ops::Range;
 use std::sync::Arc;
 use strongbox_crypto::{DataKey, ObjectIdentity, WrappedKey};
 use strongbox_meta::{
-    ContentHeaders, EncryptionRecord, ObjectChecksum, ObjectDoc, ObjectRecord, RECORD_VERSION, Segment, Tag,
+    ContentHeaders, EncryptionRecord, Expect, ObjectChecksum, ObjectDoc, ObjectRecord,
+    RECORD_VERSION, Segment, Tag, Written,
 };
 use strongbox_types::ObjectKey;
 
@@ -21,6 +25,8 @@ pub struct PutOptions {
     pub compute: Vec<ChecksumAlgorithm>,
     /// The checksum to store and return (one of `compute`).
     pub store_checksum: Option<ChecksumAlgorithm>,
+    /// Conditional write: what must hold of the current object.
+    pub expect: Expect,
 }
 
 impl PutOptions {
@@ -52,9 +58,25 @@ impl Engine {
     {
         opts.validate()?;
         self.bucket(bucket).await?;
+        // Fail fast before reading the body; the commit checks again atomically.
+        self.check_expect(bucket, key.as_str(), &opts.expect)
+            .await?;
         let (dek, encryption) = self.new_data_key(bucket, key.as_str())?;
-        let identity = ObjectIdentity { bucket, key: key.as_str(), version: NULL_VERSION, part: 0 };
-        let staged = stream::stage(&self.blobs, &dek, &identity, body, &opts.compute, MAX_PUT_SIZE).await?;
+        let identity = ObjectIdentity {
+            bucket,
+            key: key.as_str(),
+            version: NULL_VERSION,
+            part: 0,
+        };
+        let staged = stream::stage(
+            &self.blobs,
+            &dek,
+            &identity,
+            body,
+            &opts.compute,
+            MAX_PUT_SIZE,
+        )
+        .await?;
         verify(&staged.digests)?;
         let digests = staged.digests;
         let blob_id = staged.writer.commit().await?;
@@ -80,24 +102,60 @@ impl Engine {
                 checksum,
                 tags: opts.tags,
                 encryption,
-                segments: vec![Segment { blob_id, size: digests.size, part_number: 0, etag, checksum: None }],
+                segments: vec![Segment {
+                    blob_id,
+                    size: digests.size,
+                    part_number: 0,
+                    etag,
+                    checksum: None,
+                }],
             },
         };
-        self.commit_object(record).await
+        self.commit_object(record, &opts.expect).await
+    }
+
+    /// S3's answers to a conditional write whose condition fails: a missing
+    /// key under If-Match is NoSuchKey, anything else PreconditionFailed.
+    pub(crate) async fn check_expect(
+        &self,
+        bucket: &str,
+        key: &str,
+        expect: &Expect,
+    ) -> Result<()> {
+        if *expect == Expect::Any {
+            return Ok(());
+        }
+        let current = self.meta.get_object(bucket, key).await?;
+        match (expect, &current) {
+            (Expect::ETag(_), None) => Err(EngineError::NoSuchKey),
+            _ if expect.holds(current.as_ref()) => Ok(()),
+            _ => Err(EngineError::PreconditionFailed),
+        }
     }
 
     /// Commits metadata for blobs already made durable, then frees what it replaced.
-    pub(crate) async fn commit_object(&self, record: ObjectRecord) -> Result<ObjectRecord> {
-        let committed = self.meta.put_object(&record).await;
+    pub(crate) async fn commit_object(
+        &self,
+        record: ObjectRecord,
+        expect: &Expect,
+    ) -> Result<ObjectRecord> {
+        let committed = self.meta.put_object(&record, expect).await;
         let replaced = match committed {
-            Ok(r) => r,
+            Ok(Written::Done(r)) => r,
+            Ok(Written::ConditionFailed) => {
+                self.release(record.blob_ids().map(str::to_owned).collect::<Vec<_>>())
+                    .await;
+                return Err(EngineError::PreconditionFailed);
+            }
             Err(e) => {
-                self.release(record.blob_ids().map(str::to_owned).collect::<Vec<_>>()).await;
+                self.release(record.blob_ids().map(str::to_owned).collect::<Vec<_>>())
+                    .await;
                 return Err(e.into());
             }
         };
         if let Some(old) = replaced {
-            self.release(old.blob_ids().map(str::to_owned).collect::<Vec<_>>()).await;
+            self.release(old.blob_ids().map(str::to_owned).collect::<Vec<_>>())
+                .await;
         }
         Ok(record)
     }
@@ -116,41 +174,67 @@ impl Engine {
     /// Decrypting stream of `range` of the object's plaintext.
     pub fn read(&self, object: &ObjectRecord, range: Range<u64>) -> Result<ByteStream> {
         let wrapped = WrappedKey(object.doc.encryption.wrapped_key.clone());
-        let dek = self.keys.unwrap(&wrapped, &wrap_context(&object.bucket, &object.key))?;
+        let dek = self
+            .keys
+            .unwrap(&wrapped, &wrap_context(&object.bucket, &object.key))?;
         let mut offset = 0;
         let segments = object
             .doc
             .segments
             .iter()
             .map(|s| {
-                let plan = SegmentPlan { blob_id: s.blob_id.clone(), part: s.part_number, offset, len: s.size };
+                let plan = SegmentPlan {
+                    blob_id: s.blob_id.clone(),
+                    part: s.part_number,
+                    offset,
+                    len: s.size,
+                };
                 offset += s.size;
                 plan
             })
             .collect();
-        let owner = Owner { bucket: object.bucket.clone(), key: object.key.clone(), version: object.version_id.clone() };
-        Ok(stream::read_range(self.blobs.clone(), Arc::new(dek), owner, segments, range))
+        let owner = Owner {
+            bucket: object.bucket.clone(),
+            key: object.key.clone(),
+            version: object.version_id.clone(),
+        };
+        Ok(stream::read_range(
+            self.blobs.clone(),
+            Arc::new(dek),
+            owner,
+            segments,
+            range,
+        ))
     }
 
     /// Deletes the object if present; deleting a missing key succeeds, as in S3.
     pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<()> {
         self.bucket(bucket).await?;
         if let Some(old) = self.meta.delete_object(bucket, key).await? {
-            self.release(old.blob_ids().map(str::to_owned).collect::<Vec<_>>()).await;
+            self.release(old.blob_ids().map(str::to_owned).collect::<Vec<_>>())
+                .await;
         }
         Ok(())
     }
 
     /// Copies `source` to a new object: decrypted and re-encrypted under a
     /// fresh data key bound to the destination, streaming.
-    pub async fn copy_object(&self, source: &ObjectRecord, bucket: &str, key: &ObjectKey, opts: PutOptions) -> Result<ObjectRecord> {
+    pub async fn copy_object(
+        &self,
+        source: &ObjectRecord,
+        bucket: &str,
+        key: &ObjectKey,
+        opts: PutOptions,
+    ) -> Result<ObjectRecord> {
         let body = self.read(source, 0..source.size)?;
         let expected_size = source.size;
         self.put_object(bucket, key, body, opts, |d| {
             if d.size == expected_size {
                 Ok(())
             } else {
-                Err(EngineError::Internal("copy source changed size while reading".into()))
+                Err(EngineError::Internal(
+                    "copy source changed size while reading".into(),
+                ))
             }
         })
         .await
@@ -166,11 +250,18 @@ impl Engine {
         }
     }
 
-    pub(crate) fn new_data_key(&self, bucket: &str, key: &str) -> Result<(DataKey, EncryptionRecord)> {
+    pub(crate) fn new_data_key(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<(DataKey, EncryptionRecord)> {
         let dek = DataKey::generate()?;
         let wrapped = self.keys.wrap(&dek, &wrap_context(bucket, key))?;
-        let record =
-            EncryptionRecord { scheme: "AES256".into(), kek_id: self.keys.key_id().to_owned(), wrapped_key: wrapped.0 };
+        let record = EncryptionRecord {
+            scheme: "AES256".into(),
+            kek_id: self.keys.key_id().to_owned(),
+            wrapped_key: wrapped.0,
+        };
         Ok((dek, record))
     }
 }

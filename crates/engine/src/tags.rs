@@ -9,14 +9,18 @@ const MAX_VALUE_CHARS: usize = 256;
 
 pub fn validate_object_tags(tags: &[Tag]) -> Result<()> {
     if tags.len() > MAX_OBJECT_TAGS {
-        return Err(EngineError::InvalidTag("Object tags cannot be greater than 10".into()));
+        return Err(EngineError::InvalidTag(
+            "Object tags cannot be greater than 10".into(),
+        ));
     }
     validate_each(tags)
 }
 
 pub fn validate_bucket_tags(tags: &[Tag]) -> Result<()> {
     if tags.len() > MAX_BUCKET_TAGS {
-        return Err(EngineError::InvalidTag("Bucket tag count cannot be greater than 50".into()));
+        return Err(EngineError::InvalidTag(
+            "Bucket tag count cannot be greater than 50".into(),
+        ));
     }
     validate_each(tags)
 }
@@ -25,16 +29,24 @@ fn validate_each(tags: &[Tag]) -> Result<()> {
     let mut seen = HashSet::new();
     for t in tags {
         if t.key.is_empty() || t.key.chars().count() > MAX_KEY_CHARS {
-            return Err(EngineError::InvalidTag("The TagKey you have provided is invalid".into()));
+            return Err(EngineError::InvalidTag(
+                "The TagKey you have provided is invalid".into(),
+            ));
         }
         if t.value.chars().count() > MAX_VALUE_CHARS {
-            return Err(EngineError::InvalidTag("The TagValue you have provided is invalid".into()));
+            return Err(EngineError::InvalidTag(
+                "The TagValue you have provided is invalid".into(),
+            ));
         }
         if t.key.to_ascii_lowercase().starts_with("aws:") {
-            return Err(EngineError::InvalidTag("Your TagKey cannot be prefixed with aws:".into()));
+            return Err(EngineError::InvalidTag(
+                "Your TagKey cannot be prefixed with aws:".into(),
+            ));
         }
         if !seen.insert(t.key.as_str()) {
-            return Err(EngineError::InvalidTag("Cannot provide multiple Tags with the same key".into()));
+            return Err(EngineError::InvalidTag(
+                "Cannot provide multiple Tags with the same key".into(),
+            ));
         }
     }
     Ok(())
@@ -45,7 +57,10 @@ mod tests {
     use super::*;
 
     fn tag(k: &str, v: &str) -> Tag {
-        Tag { key: k.into(), value: v.into() }
+        Tag {
+            key: k.into(),
+            value: v.into(),
+        }
     }
 
     #[test]

@@ -8,7 +8,11 @@ fn acct(id: &str) -> AccountId {
 }
 
 fn enc() -> EncryptionRecord {
-    EncryptionRecord { scheme: "AES256".into(), kek_id: "root".into(), wrapped_key: vec![1, 2, 3] }
+    EncryptionRecord {
+        scheme: "AES256".into(),
+        kek_id: "root".into(),
+        wrapped_key: vec![1, 2, 3],
+    }
 }
 
 fn object(bucket: &str, key: &str, blob: &str) -> ObjectRecord {
@@ -21,12 +25,21 @@ fn object(bucket: &str, key: &str, blob: &str) -> ObjectRecord {
         last_modified_ms: 1,
         doc: ObjectDoc {
             v: RECORD_VERSION,
-            content: ContentHeaders { content_type: Some("text/plain".into()), ..Default::default() },
+            content: ContentHeaders {
+                content_type: Some("text/plain".into()),
+                ..Default::default()
+            },
             user_meta: vec![("k".into(), "v".into())],
             checksum: None,
             tags: vec![],
             encryption: enc(),
-            segments: vec![Segment { blob_id: blob.into(), size: 3, part_number: 0, etag: "abc".into(), checksum: None }],
+            segments: vec![Segment {
+                blob_id: blob.into(),
+                size: 3,
+                part_number: 0,
+                etag: "abc".into(),
+                checksum: None,
+            }],
         },
     }
 }
@@ -40,57 +53,194 @@ pub async fn run_all(store: &dyn MetaStore) {
 }
 
 async fn accounts_and_credentials(s: &dyn MetaStore) {
-    let a = Account { id: acct("111122223333"), name: "a".into(), canonical_id: "c1".into(), created_ms: 5 };
+    let a = Account {
+        id: acct("111122223333"),
+        name: "a".into(),
+        canonical_id: "c1".into(),
+        created_ms: 5,
+    };
     assert!(s.create_account(&a).await.is_ok_and(|created| created));
-    assert!(s.create_account(&a).await.is_ok_and(|created| !created), "second create is a no-op");
-    assert_eq!(s.get_account("111122223333").await.ok().flatten(), Some(a.clone()));
+    assert!(
+        s.create_account(&a).await.is_ok_and(|created| !created),
+        "second create is a no-op"
+    );
+    assert_eq!(
+        s.get_account("111122223333").await.ok().flatten(),
+        Some(a.clone())
+    );
     assert_eq!(s.list_accounts().await.ok().map(|v| v.len()), Some(1));
-    let c = Credential { access_key: "AK1".into(), account_id: a.id.clone(), secret_sealed: vec![9], is_root: true, active: true };
+    let c = Credential {
+        access_key: "AK1".into(),
+        account_id: a.id.clone(),
+        secret_sealed: vec![9],
+        is_root: true,
+        active: true,
+    };
     assert!(s.put_credential(&c).await.is_ok());
     assert_eq!(s.get_credential("AK1").await.ok().flatten(), Some(c));
     assert_eq!(s.get_credential("nope").await.ok().flatten(), None);
 }
 
 async fn buckets(s: &dyn MetaStore) {
-    let b = BucketRecord { name: "b1".into(), owner: acct("111122223333"), region: "us-east-1".into(), created_ms: 1, tags: None };
+    let b = BucketRecord {
+        name: "b1".into(),
+        owner: acct("111122223333"),
+        region: "us-east-1".into(),
+        created_ms: 1,
+        tags: None,
+    };
     assert_eq!(s.create_bucket(&b).await.ok(), Some(CreateBucket::Created));
-    assert_eq!(s.create_bucket(&b).await.ok(), Some(CreateBucket::Exists(acct("111122223333"))));
-    assert_eq!(s.list_buckets("111122223333").await.ok().map(|v| v.len()), Some(1));
-    assert_eq!(s.list_buckets("999999999999").await.ok().map(|v| v.len()), Some(0));
-    let tags = vec![Tag { key: "t".into(), value: "v".into() }];
+    assert_eq!(
+        s.create_bucket(&b).await.ok(),
+        Some(CreateBucket::Exists(acct("111122223333")))
+    );
+    assert_eq!(
+        s.list_buckets("111122223333").await.ok().map(|v| v.len()),
+        Some(1)
+    );
+    assert_eq!(
+        s.list_buckets("999999999999").await.ok().map(|v| v.len()),
+        Some(0)
+    );
+    let tags = vec![Tag {
+        key: "t".into(),
+        value: "v".into(),
+    }];
     assert_eq!(s.set_bucket_tags("b1", Some(&tags)).await.ok(), Some(true));
-    assert_eq!(s.get_bucket("b1").await.ok().flatten().and_then(|b| b.tags), Some(tags));
+    assert_eq!(
+        s.get_bucket("b1").await.ok().flatten().and_then(|b| b.tags),
+        Some(tags)
+    );
     assert_eq!(s.set_bucket_tags("missing", None).await.ok(), Some(false));
-    assert!(s.put_object(&object("b1", "k", "blob0")).await.is_ok());
-    assert_eq!(s.delete_bucket("b1").await.ok(), Some(DeleteBucket::NotEmpty));
+    assert!(
+        s.put_object(&object("b1", "k", "blob0"), &Expect::Any)
+            .await
+            .is_ok()
+    );
+    assert_eq!(
+        s.delete_bucket("b1").await.ok(),
+        Some(DeleteBucket::NotEmpty)
+    );
     assert!(s.delete_object("b1", "k").await.is_ok());
-    assert_eq!(s.delete_bucket("b1").await.ok(), Some(DeleteBucket::Deleted));
-    assert_eq!(s.delete_bucket("b1").await.ok(), Some(DeleteBucket::NotFound));
+    assert_eq!(
+        s.delete_bucket("b1").await.ok(),
+        Some(DeleteBucket::Deleted)
+    );
+    assert_eq!(
+        s.delete_bucket("b1").await.ok(),
+        Some(DeleteBucket::NotFound)
+    );
 }
 
 async fn objects_and_listing(s: &dyn MetaStore) {
-    let b = BucketRecord { name: "b2".into(), owner: acct("111122223333"), region: "us-east-1".into(), created_ms: 1, tags: None };
+    let b = BucketRecord {
+        name: "b2".into(),
+        owner: acct("111122223333"),
+        region: "us-east-1".into(),
+        created_ms: 1,
+        tags: None,
+    };
     assert!(s.create_bucket(&b).await.is_ok());
     let first = object("b2", "a/1", "blob1");
-    assert_eq!(s.put_object(&first).await.ok(), Some(None));
-    let replaced = s.put_object(&object("b2", "a/1", "blob2")).await.ok().flatten();
-    assert_eq!(replaced.map(|o| o.doc.segments), Some(first.doc.segments.clone()), "replace returns the old record");
+    assert_eq!(
+        s.put_object(&first, &Expect::Absent).await.ok(),
+        Some(Written::Done(None))
+    );
+    assert_eq!(
+        s.put_object(&first, &Expect::Absent).await.ok(),
+        Some(Written::ConditionFailed),
+        "If-None-Match: *"
+    );
+    assert_eq!(
+        s.put_object(&first, &Expect::ETag("other".into()))
+            .await
+            .ok(),
+        Some(Written::ConditionFailed)
+    );
+    let replaced = s
+        .put_object(&object("b2", "a/1", "blob2"), &Expect::ETag("abc".into()))
+        .await
+        .ok();
+    let Some(Written::Done(replaced)) = replaced else {
+        unreachable!("If-Match with the current ETag must write: {replaced:?}")
+    };
+    assert_eq!(
+        replaced.map(|o| o.doc.segments),
+        Some(first.doc.segments.clone()),
+        "replace returns the old record"
+    );
+    assert_eq!(
+        s.put_object(&object("b2", "nope", "x"), &Expect::ETag("abc".into()))
+            .await
+            .ok(),
+        Some(Written::ConditionFailed)
+    );
     for k in ["Z", "b", "é", "a/2", "a0"] {
-        assert!(s.put_object(&object("b2", k, &format!("blob-{k}"))).await.is_ok());
+        assert!(
+            s.put_object(&object("b2", k, &format!("blob-{k}")), &Expect::Any)
+                .await
+                .is_ok()
+        );
     }
-    let all = s.scan_objects("b2", &KeyRange { start_inclusive: true, ..Default::default() }, 100).await;
+    let all = s
+        .scan_objects(
+            "b2",
+            &KeyRange {
+                start_inclusive: true,
+                ..Default::default()
+            },
+            100,
+        )
+        .await;
     let keys: Vec<String> = all.unwrap_or_default().into_iter().map(|o| o.key).collect();
-    assert_eq!(keys, ["Z", "a/1", "a/2", "a0", "b", "é"], "UTF-8 byte order");
-    let range = KeyRange { start: b"a/".to_vec(), start_inclusive: true, end: Some(b"a0".to_vec()) };
-    let keys: Vec<String> = s.scan_objects("b2", &range, 100).await.unwrap_or_default().into_iter().map(|o| o.key).collect();
+    assert_eq!(
+        keys,
+        ["Z", "a/1", "a/2", "a0", "b", "é"],
+        "UTF-8 byte order"
+    );
+    let range = KeyRange {
+        start: b"a/".to_vec(),
+        start_inclusive: true,
+        end: Some(b"a0".to_vec()),
+    };
+    let keys: Vec<String> = s
+        .scan_objects("b2", &range, 100)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
     assert_eq!(keys, ["a/1", "a/2"]);
-    let after = KeyRange { start: b"a/1".to_vec(), start_inclusive: false, end: None };
-    let keys: Vec<String> = s.scan_objects("b2", &after, 2).await.unwrap_or_default().into_iter().map(|o| o.key).collect();
+    let after = KeyRange {
+        start: b"a/1".to_vec(),
+        start_inclusive: false,
+        end: None,
+    };
+    let keys: Vec<String> = s
+        .scan_objects("b2", &after, 2)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
     assert_eq!(keys, ["a/2", "a0"], "exclusive start and limit");
-    let tags = vec![Tag { key: "x".into(), value: "y".into() }];
+    let tags = vec![Tag {
+        key: "x".into(),
+        value: "y".into(),
+    }];
     assert_eq!(s.set_object_tags("b2", "b", &tags).await.ok(), Some(true));
-    assert_eq!(s.get_object("b2", "b").await.ok().flatten().map(|o| o.doc.tags), Some(tags));
-    assert_eq!(s.set_object_tags("b2", "missing", &[]).await.ok(), Some(false));
+    assert_eq!(
+        s.get_object("b2", "b")
+            .await
+            .ok()
+            .flatten()
+            .map(|o| o.doc.tags),
+        Some(tags)
+    );
+    assert_eq!(
+        s.set_object_tags("b2", "missing", &[]).await.ok(),
+        Some(false)
+    );
     let refs = s.referenced_blobs().await.unwrap_or_default();
     assert!(refs.contains("blob2") && !refs.contains("blob1"));
 }
@@ -113,13 +263,30 @@ async fn multipart(s: &dyn MetaStore) {
         owner: acct("111122223333"),
         doc: doc.clone(),
     };
-    for (id, key, t) in [("u2", "m", 2), ("u1", "m", 1), ("u3", "n", 3), ("u4", "other", 4)] {
+    for (id, key, t) in [
+        ("u2", "m", 2),
+        ("u1", "m", 1),
+        ("u3", "n", 3),
+        ("u4", "other", 4),
+    ] {
         assert!(s.create_upload(&up(id, key, t)).await.is_ok());
     }
     let ids = |v: Vec<UploadRecord>| v.into_iter().map(|u| u.upload_id).collect::<Vec<_>>();
-    assert_eq!(s.list_uploads("b2", "", None, 10).await.map(ids).ok(), Some(vec!["u1".into(), "u2".into(), "u3".into(), "u4".into()]));
-    assert_eq!(s.list_uploads("b2", "n", None, 10).await.map(ids).ok(), Some(vec!["u3".into()]));
-    assert_eq!(s.list_uploads("b2", "", Some(("m", "u1")), 2).await.map(ids).ok(), Some(vec!["u2".into(), "u3".into()]));
+    assert_eq!(
+        s.list_uploads("b2", "", None, 10).await.map(ids).ok(),
+        Some(vec!["u1".into(), "u2".into(), "u3".into(), "u4".into()])
+    );
+    assert_eq!(
+        s.list_uploads("b2", "n", None, 10).await.map(ids).ok(),
+        Some(vec!["u3".into()])
+    );
+    assert_eq!(
+        s.list_uploads("b2", "", Some(("m", "u1")), 2)
+            .await
+            .map(ids)
+            .ok(),
+        Some(vec!["u2".into(), "u3".into()])
+    );
     let part = |n: u32, blob: &str| PartRecord {
         upload_id: "u1".into(),
         part_number: n,
@@ -131,17 +298,71 @@ async fn multipart(s: &dyn MetaStore) {
     };
     assert_eq!(s.put_part(&part(2, "p2")).await.ok(), Some(None));
     assert_eq!(s.put_part(&part(1, "p1a")).await.ok(), Some(None));
-    assert_eq!(s.put_part(&part(1, "p1b")).await.ok().flatten().map(|p| p.blob_id), Some("p1a".into()));
-    let nums = s.list_parts("u1", 0, 10).await.unwrap_or_default().into_iter().map(|p| p.part_number).collect::<Vec<_>>();
+    assert_eq!(
+        s.put_part(&part(1, "p1b"))
+            .await
+            .ok()
+            .flatten()
+            .map(|p| p.blob_id),
+        Some("p1a".into())
+    );
+    let nums = s
+        .list_parts("u1", 0, 10)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| p.part_number)
+        .collect::<Vec<_>>();
     assert_eq!(nums, [1, 2]);
-    assert_eq!(s.list_parts("u1", 1, 10).await.map(|v| v.len()).ok(), Some(1));
-    assert!(s.referenced_blobs().await.unwrap_or_default().contains("p2"));
+    assert_eq!(
+        s.list_parts("u1", 1, 10).await.map(|v| v.len()).ok(),
+        Some(1)
+    );
+    assert!(
+        s.referenced_blobs()
+            .await
+            .unwrap_or_default()
+            .contains("p2")
+    );
     assert!(s.delete_bucket("b2").await.is_ok());
-    let done = s.complete_upload("u1", &object("b2", "m", "final")).await.ok().flatten();
-    assert_eq!(done.map(|(old, parts)| (old.is_none(), parts.len())), Some((true, 2)));
+    assert_eq!(
+        s.complete_upload("u1", &object("b2", "m", "final"), &Expect::ETag("x".into()))
+            .await
+            .ok()
+            .flatten(),
+        Some(Written::ConditionFailed)
+    );
+    let done = match s
+        .complete_upload("u1", &object("b2", "m", "final"), &Expect::Absent)
+        .await
+        .ok()
+        .flatten()
+    {
+        Some(Written::Done(d)) => Some(d),
+        _ => None,
+    };
+    assert_eq!(
+        done.map(|(old, parts)| (old.is_none(), parts.len())),
+        Some((true, 2))
+    );
     assert!(s.get_upload("u1").await.ok().flatten().is_none());
-    assert!(s.list_parts("u1", 0, 10).await.unwrap_or_default().is_empty(), "parts go with the upload");
-    assert!(s.complete_upload("u1", &object("b2", "m", "again")).await.ok().flatten().is_none());
-    assert_eq!(s.abort_upload("u2").await.ok().flatten().map(|p| p.len()), Some(0));
+    assert!(
+        s.list_parts("u1", 0, 10)
+            .await
+            .unwrap_or_default()
+            .is_empty(),
+        "parts go with the upload"
+    );
+    assert!(
+        s.complete_upload("u1", &object("b2", "m", "again"), &Expect::Any)
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+    );
+    assert_eq!(
+        s.abort_upload("u2").await.ok().flatten().map(|p| p.len()),
+        Some(0)
+    );
     assert!(s.abort_upload("u2").await.ok().flatten().is_none());
 }

@@ -7,9 +7,9 @@
 //! transaction). It does not know about object bytes, encryption or HTTP.
 #![deny(clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+pub mod contract;
 mod records;
 mod sqlite;
-pub mod contract;
 
 pub use records::*;
 pub use sqlite::SqliteStore;
@@ -46,6 +46,38 @@ pub enum DeleteBucket {
     NotEmpty,
 }
 
+/// What must hold of the current object for a write to proceed (S3
+/// conditional writes), checked inside the write's transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Expect {
+    #[default]
+    Any,
+    /// `If-None-Match: *`: the key must not exist.
+    Absent,
+    /// `If-Match: "etag"`: the key must exist with this ETag.
+    ETag(String),
+}
+
+impl Expect {
+    pub fn holds(&self, current: Option<&ObjectRecord>) -> bool {
+        match (self, current) {
+            (Expect::Any, _) => true,
+            (Expect::Absent, c) => c.is_none(),
+            (Expect::ETag(e), Some(c)) => &c.etag == e,
+            (Expect::ETag(_), None) => false,
+        }
+    }
+}
+
+/// The outcome of a conditional object write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written<T> {
+    /// Written; carries what it replaced.
+    Done(T),
+    /// The [`Expect`] did not hold; nothing changed.
+    ConditionFailed,
+}
+
 /// The metadata operations Strongbox needs. Every method is atomic.
 #[async_trait]
 pub trait MetaStore: Send + Sync + 'static {
@@ -63,26 +95,51 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Returns false when the bucket does not exist.
     async fn set_bucket_tags(&self, name: &str, tags: Option<&[Tag]>) -> Result<bool>;
 
-    /// Inserts or replaces the object; returns the record it replaced.
-    async fn put_object(&self, object: &ObjectRecord) -> Result<Option<ObjectRecord>>;
+    /// Inserts or replaces the object if `expect` holds; returns the record it replaced.
+    async fn put_object(
+        &self,
+        object: &ObjectRecord,
+        expect: &Expect,
+    ) -> Result<Written<Option<ObjectRecord>>>;
     async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>>;
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>>;
     /// Returns false when the object does not exist.
     async fn set_object_tags(&self, bucket: &str, key: &str, tags: &[Tag]) -> Result<bool>;
     /// Objects of `bucket` in byte order of the key within `range`, at most `limit`.
-    async fn scan_objects(&self, bucket: &str, range: &KeyRange, limit: usize) -> Result<Vec<ObjectSummary>>;
+    async fn scan_objects(
+        &self,
+        bucket: &str,
+        range: &KeyRange,
+        limit: usize,
+    ) -> Result<Vec<ObjectSummary>>;
 
     async fn create_upload(&self, upload: &UploadRecord) -> Result<()>;
     async fn get_upload(&self, upload_id: &str) -> Result<Option<UploadRecord>>;
     /// Records a part; returns the part it replaced (same number), if any.
     async fn put_part(&self, part: &PartRecord) -> Result<Option<PartRecord>>;
     /// Parts with number > `after`, ascending, at most `limit`.
-    async fn list_parts(&self, upload_id: &str, after: u32, limit: usize) -> Result<Vec<PartRecord>>;
+    async fn list_parts(
+        &self,
+        upload_id: &str,
+        after: u32,
+        limit: usize,
+    ) -> Result<Vec<PartRecord>>;
     /// Uploads of `bucket` whose key starts with `prefix`, ordered by (key, initiated, upload id), after the markers.
-    async fn list_uploads(&self, bucket: &str, prefix: &str, after: Option<(&str, &str)>, limit: usize) -> Result<Vec<UploadRecord>>;
+    async fn list_uploads(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<UploadRecord>>;
     /// Atomically stores `object`, deletes the upload and all its parts.
     /// Returns the replaced object (if any) and all part records of the upload.
-    async fn complete_upload(&self, upload_id: &str, object: &ObjectRecord) -> Result<Option<(Option<ObjectRecord>, Vec<PartRecord>)>>;
+    async fn complete_upload(
+        &self,
+        upload_id: &str,
+        object: &ObjectRecord,
+        expect: &Expect,
+    ) -> Result<Option<Written<(Option<ObjectRecord>, Vec<PartRecord>)>>>;
     /// Deletes the upload; returns its parts, or None if it did not exist.
     async fn abort_upload(&self, upload_id: &str) -> Result<Option<Vec<PartRecord>>>;
 

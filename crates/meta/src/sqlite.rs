@@ -3,7 +3,7 @@
 //! commit waits on fsync (WAL mode). `synchronous=FULL`: a commit returns only
 //! after the WAL is on disk, which is what "acknowledged means durable" needs.
 use crate::records::*;
-use crate::{CreateBucket, DeleteBucket, MetaError, MetaStore, Result};
+use crate::{CreateBucket, DeleteBucket, Expect, MetaError, MetaStore, Result, Written};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::collections::HashSet;
@@ -76,7 +76,9 @@ impl SqliteStore {
     {
         let conn = Arc::clone(&self.writer);
         run_blocking(move || {
-            let mut guard = conn.lock().map_err(|_| MetaError::Task("writer lock poisoned".into()))?;
+            let mut guard = conn
+                .lock()
+                .map_err(|_| MetaError::Task("writer lock poisoned".into()))?;
             f(&mut guard)
         })
         .await
@@ -91,7 +93,8 @@ impl SqliteStore {
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         run_blocking(move || {
             let n = readers.len();
-            let pick = (0..n).find_map(|i| readers.get((start + i) % n).and_then(|m| m.try_lock().ok()));
+            let pick =
+                (0..n).find_map(|i| readers.get((start + i) % n).and_then(|m| m.try_lock().ok()));
             let guard = match pick {
                 Some(g) => g,
                 None => readers
@@ -115,8 +118,12 @@ fn open_connection(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
-async fn run_blocking<R: Send + 'static>(f: impl FnOnce() -> Result<R> + Send + 'static) -> Result<R> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| MetaError::Task(e.to_string()))?
+async fn run_blocking<R: Send + 'static>(
+    f: impl FnOnce() -> Result<R> + Send + 'static,
+) -> Result<R> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| MetaError::Task(e.to_string()))?
 }
 
 fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> Result<String> {
@@ -145,16 +152,35 @@ const OBJECT_COLS: &str = "bucket, key, version_id, size, etag, last_modified_ms
 type RawObject = (String, Vec<u8>, String, u64, String, i64, String);
 
 fn raw_object(row: &Row) -> rusqlite::Result<RawObject> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, u64_col(row, 3)?, row.get(4)?, row.get(5)?, row.get(6)?))
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        u64_col(row, 3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+    ))
 }
 
 fn object_from_raw(raw: RawObject) -> Result<ObjectRecord> {
     let (bucket, key, version_id, size, etag, last_modified_ms, doc) = raw;
     let doc: ObjectDoc = from_json(&doc)?;
     if doc.v != RECORD_VERSION {
-        return Err(MetaError::Corrupt(format!("unknown object record version {}", doc.v)));
+        return Err(MetaError::Corrupt(format!(
+            "unknown object record version {}",
+            doc.v
+        )));
     }
-    Ok(ObjectRecord { bucket, key: key_string(key)?, version_id, size, etag, last_modified_ms, doc })
+    Ok(ObjectRecord {
+        bucket,
+        key: key_string(key)?,
+        version_id,
+        size,
+        etag,
+        last_modified_ms,
+        doc,
+    })
 }
 
 fn get_object_tx(conn: &Connection, bucket: &str, key: &str) -> Result<Option<ObjectRecord>> {
@@ -168,7 +194,9 @@ fn get_object_tx(conn: &Connection, bucket: &str, key: &str) -> Result<Option<Ob
 fn put_object_tx(conn: &Connection, o: &ObjectRecord) -> Result<Option<ObjectRecord>> {
     let old = get_object_tx(conn, &o.bucket, &o.key)?;
     conn.execute(
-        &format!("INSERT OR REPLACE INTO objects({OBJECT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+        &format!(
+            "INSERT OR REPLACE INTO objects({OBJECT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        ),
         params![
             o.bucket,
             o.key.as_bytes(),
@@ -197,7 +225,9 @@ fn part_from_row(row: &Row) -> rusqlite::Result<PartRecord> {
 }
 
 fn parts_of(conn: &Connection, upload_id: &str) -> Result<Vec<PartRecord>> {
-    let mut stmt = conn.prepare(&format!("SELECT {PART_COLS} FROM parts WHERE upload_id = ?1 ORDER BY part_number"))?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {PART_COLS} FROM parts WHERE upload_id = ?1 ORDER BY part_number"
+    ))?;
     let rows = stmt.query_map(params![upload_id], part_from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
@@ -207,30 +237,61 @@ const UPLOAD_COLS: &str = "upload_id, bucket, key, initiated_ms, owner, doc";
 type RawUpload = (String, String, Vec<u8>, i64, String, String);
 
 fn raw_upload(row: &Row) -> rusqlite::Result<RawUpload> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+    ))
 }
 
 fn upload_from_raw(raw: RawUpload) -> Result<UploadRecord> {
     let (upload_id, bucket, key, initiated_ms, owner, doc) = raw;
-    Ok(UploadRecord { upload_id, bucket, key: key_string(key)?, initiated_ms, owner: account_id(owner)?, doc: from_json(&doc)? })
+    Ok(UploadRecord {
+        upload_id,
+        bucket,
+        key: key_string(key)?,
+        initiated_ms,
+        owner: account_id(owner)?,
+        doc: from_json(&doc)?,
+    })
 }
 
 type RawBucket = (String, String, String, i64, Option<String>);
 
 fn raw_bucket(row: &Row) -> rusqlite::Result<RawBucket> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
 }
 
 fn bucket_from_raw(raw: RawBucket) -> Result<BucketRecord> {
     let (name, owner, region, created_ms, tags) = raw;
     let tags = tags.map(|t| from_json::<Vec<Tag>>(&t)).transpose()?;
-    Ok(BucketRecord { name, owner: account_id(owner)?, region, created_ms, tags })
+    Ok(BucketRecord {
+        name,
+        owner: account_id(owner)?,
+        region,
+        created_ms,
+        tags,
+    })
 }
 
 type RawAccount = (String, String, String, i64);
 
 fn account_from_raw((id, name, canonical_id, created_ms): RawAccount) -> Result<Account> {
-    Ok(Account { id: account_id(id)?, name, canonical_id, created_ms })
+    Ok(Account {
+        id: account_id(id)?,
+        name,
+        canonical_id,
+        created_ms,
+    })
 }
 
 #[async_trait]
@@ -250,9 +311,11 @@ impl MetaStore for SqliteStore {
     async fn get_account(&self, id: &str) -> Result<Option<Account>> {
         let id = id.to_owned();
         self.read(move |c| {
-            c.query_row("SELECT id, name, canonical_id, created_ms FROM accounts WHERE id = ?1", params![id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
+            c.query_row(
+                "SELECT id, name, canonical_id, created_ms FROM accounts WHERE id = ?1",
+                params![id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
             .optional()?
             .map(account_from_raw)
             .transpose()
@@ -262,7 +325,8 @@ impl MetaStore for SqliteStore {
 
     async fn list_accounts(&self) -> Result<Vec<Account>> {
         self.read(|c| {
-            let mut stmt = c.prepare("SELECT id, name, canonical_id, created_ms FROM accounts ORDER BY id")?;
+            let mut stmt =
+                c.prepare("SELECT id, name, canonical_id, created_ms FROM accounts ORDER BY id")?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
             rows.map(|r| account_from_raw(r?)).collect()
         })
@@ -322,10 +386,14 @@ impl MetaStore for SqliteStore {
     async fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>> {
         let name = name.to_owned();
         self.read(move |c| {
-            c.query_row("SELECT name, owner, region, created_ms, tags FROM buckets WHERE name = ?1", params![name], raw_bucket)
-                .optional()?
-                .map(bucket_from_raw)
-                .transpose()
+            c.query_row(
+                "SELECT name, owner, region, created_ms, tags FROM buckets WHERE name = ?1",
+                params![name],
+                raw_bucket,
+            )
+            .optional()?
+            .map(bucket_from_raw)
+            .transpose()
         })
         .await
     }
@@ -370,17 +438,29 @@ impl MetaStore for SqliteStore {
     async fn set_bucket_tags(&self, name: &str, tags: Option<&[Tag]>) -> Result<bool> {
         let name = name.to_owned();
         let tags = tags.map(to_json).transpose()?;
-        self.write(move |c| Ok(c.execute("UPDATE buckets SET tags = ?2 WHERE name = ?1", params![name, tags])? == 1))
-            .await
+        self.write(move |c| {
+            Ok(c.execute(
+                "UPDATE buckets SET tags = ?2 WHERE name = ?1",
+                params![name, tags],
+            )? == 1)
+        })
+        .await
     }
 
-    async fn put_object(&self, o: &ObjectRecord) -> Result<Option<ObjectRecord>> {
-        let o = o.clone();
+    async fn put_object(
+        &self,
+        o: &ObjectRecord,
+        expect: &Expect,
+    ) -> Result<Written<Option<ObjectRecord>>> {
+        let (o, expect) = (o.clone(), expect.clone());
         self.write(move |c| {
             let tx = c.transaction()?;
+            if !expect.holds(get_object_tx(&tx, &o.bucket, &o.key)?.as_ref()) {
+                return Ok(Written::ConditionFailed);
+            }
             let old = put_object_tx(&tx, &o)?;
             tx.commit()?;
-            Ok(old)
+            Ok(Written::Done(old))
         })
         .await
     }
@@ -396,7 +476,10 @@ impl MetaStore for SqliteStore {
             let tx = c.transaction()?;
             let old = get_object_tx(&tx, &bucket, &key)?;
             if old.is_some() {
-                tx.execute("DELETE FROM objects WHERE bucket = ?1 AND key = ?2", params![bucket, key.as_bytes()])?;
+                tx.execute(
+                    "DELETE FROM objects WHERE bucket = ?1 AND key = ?2",
+                    params![bucket, key.as_bytes()],
+                )?;
                 tx.commit()?;
             }
             Ok(old)
@@ -419,7 +502,12 @@ impl MetaStore for SqliteStore {
         .await
     }
 
-    async fn scan_objects(&self, bucket: &str, range: &KeyRange, limit: usize) -> Result<Vec<ObjectSummary>> {
+    async fn scan_objects(
+        &self,
+        bucket: &str,
+        range: &KeyRange,
+        limit: usize,
+    ) -> Result<Vec<ObjectSummary>> {
         let (bucket, range) = (bucket.to_owned(), range.clone());
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |c| {
@@ -446,7 +534,14 @@ impl MetaStore for SqliteStore {
         self.write(move |c| {
             c.execute(
                 &format!("INSERT INTO uploads({UPLOAD_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
-                params![u.upload_id, u.bucket, u.key.as_bytes(), u.initiated_ms, u.owner.as_str(), to_json(&u.doc)?],
+                params![
+                    u.upload_id,
+                    u.bucket,
+                    u.key.as_bytes(),
+                    u.initiated_ms,
+                    u.owner.as_str(),
+                    to_json(&u.doc)?
+                ],
             )?;
             Ok(())
         })
@@ -456,10 +551,14 @@ impl MetaStore for SqliteStore {
     async fn get_upload(&self, upload_id: &str) -> Result<Option<UploadRecord>> {
         let id = upload_id.to_owned();
         self.read(move |c| {
-            c.query_row(&format!("SELECT {UPLOAD_COLS} FROM uploads WHERE upload_id = ?1"), params![id], raw_upload)
-                .optional()?
-                .map(upload_from_raw)
-                .transpose()
+            c.query_row(
+                &format!("SELECT {UPLOAD_COLS} FROM uploads WHERE upload_id = ?1"),
+                params![id],
+                raw_upload,
+            )
+            .optional()?
+            .map(upload_from_raw)
+            .transpose()
         })
         .await
     }
@@ -470,13 +569,17 @@ impl MetaStore for SqliteStore {
             let tx = c.transaction()?;
             let old = tx
                 .query_row(
-                    &format!("SELECT {PART_COLS} FROM parts WHERE upload_id = ?1 AND part_number = ?2"),
+                    &format!(
+                        "SELECT {PART_COLS} FROM parts WHERE upload_id = ?1 AND part_number = ?2"
+                    ),
                     params![p.upload_id, p.part_number],
                     part_from_row,
                 )
                 .optional()?;
             tx.execute(
-                &format!("INSERT OR REPLACE INTO parts({PART_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                &format!(
+                    "INSERT OR REPLACE INTO parts({PART_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                ),
                 params![
                     p.upload_id,
                     p.part_number,
@@ -493,7 +596,12 @@ impl MetaStore for SqliteStore {
         .await
     }
 
-    async fn list_parts(&self, upload_id: &str, after: u32, limit: usize) -> Result<Vec<PartRecord>> {
+    async fn list_parts(
+        &self,
+        upload_id: &str,
+        after: u32,
+        limit: usize,
+    ) -> Result<Vec<PartRecord>> {
         let id = upload_id.to_owned();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |c| {
@@ -534,20 +642,29 @@ impl MetaStore for SqliteStore {
         &self,
         upload_id: &str,
         object: &ObjectRecord,
-    ) -> Result<Option<(Option<ObjectRecord>, Vec<PartRecord>)>> {
-        let (id, object) = (upload_id.to_owned(), object.clone());
+        expect: &Expect,
+    ) -> Result<Option<Written<(Option<ObjectRecord>, Vec<PartRecord>)>>> {
+        let (id, object, expect) = (upload_id.to_owned(), object.clone(), expect.clone());
         self.write(move |c| {
             let tx = c.transaction()?;
-            let exists: Option<i64> =
-                tx.query_row("SELECT 1 FROM uploads WHERE upload_id = ?1", params![id], |r| r.get(0)).optional()?;
+            let exists: Option<i64> = tx
+                .query_row(
+                    "SELECT 1 FROM uploads WHERE upload_id = ?1",
+                    params![id],
+                    |r| r.get(0),
+                )
+                .optional()?;
             if exists.is_none() {
                 return Ok(None);
+            }
+            if !expect.holds(get_object_tx(&tx, &object.bucket, &object.key)?.as_ref()) {
+                return Ok(Some(Written::ConditionFailed));
             }
             let parts = parts_of(&tx, &id)?;
             let old = put_object_tx(&tx, &object)?;
             tx.execute("DELETE FROM uploads WHERE upload_id = ?1", params![id])?;
             tx.commit()?;
-            Ok(Some((old, parts)))
+            Ok(Some(Written::Done((old, parts))))
         })
         .await
     }

@@ -4,7 +4,8 @@ use strongbox_meta::{SqliteStore, contract};
 #[tokio::test]
 async fn sqlite_store_meets_the_contract() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| unreachable!("tempdir: {e}"));
-    let store = SqliteStore::open(&dir.path().join("meta.db")).unwrap_or_else(|e| unreachable!("open: {e}"));
+    let store = SqliteStore::open(&dir.path().join("meta.db"))
+        .unwrap_or_else(|e| unreachable!("open: {e}"));
     contract::run_all(&store).await;
 }
 
@@ -17,5 +18,11 @@ async fn data_survives_reopen() {
         contract::run_all(&store).await;
     }
     let store = SqliteStore::open(&path).unwrap_or_else(|e| unreachable!("reopen: {e}"));
-    assert!(strongbox_meta::MetaStore::get_object(&store, "b2", "é").await.ok().flatten().is_some());
+    assert!(
+        strongbox_meta::MetaStore::get_object(&store, "b2", "é")
+            .await
+            .ok()
+            .flatten()
+            .is_some()
+    );
 }

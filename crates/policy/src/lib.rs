@@ -15,7 +15,9 @@ use strongbox_types::AccountId;
 pub enum Principal {
     Anonymous,
     /// The root user of an account.
-    AccountRoot { account: AccountId },
+    AccountRoot {
+        account: AccountId,
+    },
 }
 
 /// What the request touches.
@@ -52,16 +54,20 @@ impl Decision {
 /// Decides `request`. Anything not positively allowed is denied.
 pub fn authorize(request: &Request<'_>) -> Decision {
     match (request.principal, request.resource) {
-        (Principal::Anonymous, _) => Decision::ImplicitDeny { reason: "anonymous access is not granted by any policy" },
-        (Principal::AccountRoot { .. }, Resource::Account) => {
-            Decision::Allow { reason: "principals act on their own account" }
-        }
+        (Principal::Anonymous, _) => Decision::ImplicitDeny {
+            reason: "anonymous access is not granted by any policy",
+        },
+        (Principal::AccountRoot { .. }, Resource::Account) => Decision::Allow {
+            reason: "principals act on their own account",
+        },
         (Principal::AccountRoot { account }, Resource::Bucket { owner }) if account == owner => {
-            Decision::Allow { reason: "the bucket owner's root user" }
+            Decision::Allow {
+                reason: "the bucket owner's root user",
+            }
         }
-        (Principal::AccountRoot { .. }, Resource::Bucket { .. }) => {
-            Decision::ImplicitDeny { reason: "no policy grants this account access to the bucket" }
-        }
+        (Principal::AccountRoot { .. }, Resource::Bucket { .. }) => Decision::ImplicitDeny {
+            reason: "no policy grants this account access to the bucket",
+        },
     }
 }
 
@@ -75,14 +81,28 @@ mod tests {
 
     #[test]
     fn owner_root_is_allowed_and_others_are_not() {
-        let owner = Resource::Bucket { owner: acct("111111111111") };
-        let root = Principal::AccountRoot { account: acct("111111111111") };
-        let other = Principal::AccountRoot { account: acct("222222222222") };
-        let req = |p| Request { principal: p, action: "s3:GetObject", resource: &owner };
+        let owner = Resource::Bucket {
+            owner: acct("111111111111"),
+        };
+        let root = Principal::AccountRoot {
+            account: acct("111111111111"),
+        };
+        let other = Principal::AccountRoot {
+            account: acct("222222222222"),
+        };
+        let req = |p| Request {
+            principal: p,
+            action: "s3:GetObject",
+            resource: &owner,
+        };
         assert!(authorize(&req(&root)).is_allowed());
         assert!(!authorize(&req(&other)).is_allowed());
         assert!(!authorize(&req(&Principal::Anonymous)).is_allowed());
-        let account = Request { principal: &Principal::Anonymous, action: "s3:ListAllMyBuckets", resource: &Resource::Account };
+        let account = Request {
+            principal: &Principal::Anonymous,
+            action: "s3:ListAllMyBuckets",
+            resource: &Resource::Account,
+        };
         assert!(!authorize(&account).is_allowed());
     }
 }

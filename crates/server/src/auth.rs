@@ -28,9 +28,17 @@ impl S3Auth for Credentials {
             s3_error!(InternalError)
         })?;
         let Some(cred) = cred.filter(|c| c.active) else {
-            return Err(s3_error!(InvalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records."));
+            return Err(s3_error!(
+                InvalidAccessKeyId,
+                "The AWS Access Key Id you provided does not exist in our records."
+            ));
         };
-        let secret = strongbox_crypto::open_secret(&self.root_key, CREDENTIAL_PURPOSE, &cred.secret_sealed).map_err(|e| {
+        let secret = strongbox_crypto::open_secret(
+            &self.root_key,
+            CREDENTIAL_PURPOSE,
+            &cred.secret_sealed,
+        )
+        .map_err(|e| {
             tracing::error!(error = %e, "a stored credential failed to open under the root key");
             s3_error!(InternalError)
         })?;
@@ -52,20 +60,34 @@ impl S3Access for Gate {
         if let Some(slot) = cx.extensions_mut().get::<OpSlot>() {
             slot.set(&operation);
         }
-        if cx.headers().contains_key("x-amz-security-token") || query_has(cx.uri(), "X-Amz-Security-Token") {
+        if cx.headers().contains_key("x-amz-security-token")
+            || query_has(cx.uri(), "X-Amz-Security-Token")
+        {
             // No temporary credentials are issued yet, so no token can be valid.
-            return Err(s3_error!(InvalidToken, "The provided token is malformed or otherwise invalid."));
+            return Err(s3_error!(
+                InvalidToken,
+                "The provided token is malformed or otherwise invalid."
+            ));
         }
         let principal = match cx.credentials() {
             None => Principal::Anonymous,
             Some(c) => {
-                let cred = self.meta.get_credential(&c.access_key).await.map_err(internal)?;
+                let cred = self
+                    .meta
+                    .get_credential(&c.access_key)
+                    .await
+                    .map_err(internal)?;
                 let cred = cred.ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
-                Principal::AccountRoot { account: cred.account_id }
+                Principal::AccountRoot {
+                    account: cred.account_id,
+                }
             }
         };
         let ctx = build_context(cx, principal.clone(), operation.clone());
-        let bucket = cx.s3_path().as_bucket().or_else(|| cx.s3_path().as_object().map(|(b, _)| b));
+        let bucket = cx
+            .s3_path()
+            .as_bucket()
+            .or_else(|| cx.s3_path().as_object().map(|(b, _)| b));
         let resource = match bucket {
             // Creating a bucket acts on the caller's account; a taken name is
             // answered by the handler (BucketAlreadyExists / ...OwnedByYou).
@@ -79,12 +101,18 @@ impl S3Access for Gate {
             },
         };
         let action = format!("s3:{operation}");
-        let decision = authorize(&Request { principal: &principal, action: &action, resource: &resource });
+        let decision = authorize(&Request {
+            principal: &principal,
+            action: &action,
+            resource: &resource,
+        });
         tracing::debug!(request_id = %ctx.request_id, %operation, ?decision, "authorization");
         cx.extensions_mut().insert(ctx);
         match decision {
             Decision::Allow { .. } => Ok(()),
-            Decision::ImplicitDeny { .. } | Decision::ExplicitDeny { .. } => Err(s3_error!(AccessDenied, "Access Denied")),
+            Decision::ImplicitDeny { .. } | Decision::ExplicitDeny { .. } => {
+                Err(s3_error!(AccessDenied, "Access Denied"))
+            }
         }
     }
 }
@@ -95,7 +123,11 @@ fn internal(e: strongbox_meta::MetaError) -> s3s::S3Error {
 }
 
 fn query_value(uri: &http::Uri, name: &str) -> Option<String> {
-    uri.query()?.split('&').find_map(|kv| kv.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v.to_owned()))
+    uri.query()?.split('&').find_map(|kv| {
+        kv.split_once('=')
+            .filter(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_owned())
+    })
 }
 
 /// `20261122T095600Z` (SigV4's x-amz-date).
@@ -112,19 +144,31 @@ fn parse_http_date(s: &str) -> Option<SystemTime> {
 }
 
 fn query_has(uri: &http::Uri, name: &str) -> bool {
-    uri.query().is_some_and(|q| q.split('&').any(|kv| kv.split('=').next() == Some(name)))
+    uri.query()
+        .is_some_and(|q| q.split('&').any(|kv| kv.split('=').next() == Some(name)))
 }
 
-fn build_context(cx: &mut S3AccessContext<'_>, principal: Principal, operation: String) -> RequestContext {
+fn build_context(
+    cx: &mut S3AccessContext<'_>,
+    principal: Principal,
+    operation: String,
+) -> RequestContext {
     let headers = cx.headers();
-    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
     let authz = header("authorization");
     let uri = cx.uri().clone();
     let (auth_type, signature_version) = match (&authz, cx.credentials().is_some()) {
         (_, false) => (AuthType::Anonymous, None),
         (Some(a), true) if a.starts_with("AWS4-") => (AuthType::Header, Some("AWS4-HMAC-SHA256")),
         (Some(_), true) => (AuthType::Header, Some("AWS")),
-        (None, true) if query_has(&uri, "X-Amz-Signature") => (AuthType::Query, Some("AWS4-HMAC-SHA256")),
+        (None, true) if query_has(&uri, "X-Amz-Signature") => {
+            (AuthType::Query, Some("AWS4-HMAC-SHA256"))
+        }
         (None, true) if query_has(&uri, "Signature") => (AuthType::Query, Some("AWS")),
         (None, true) => (AuthType::PostForm, None),
     };
@@ -135,12 +179,18 @@ fn build_context(cx: &mut S3AccessContext<'_>, principal: Principal, operation: 
         .and_then(|d| parse_amz_date(&d))
         .or_else(|| header("date").and_then(|d| parse_http_date(&d)));
     let signature_age_ms = match (signed_at, signature_version) {
-        (Some(t), Some(_)) => now.duration_since(t).ok().map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        (Some(t), Some(_)) => now
+            .duration_since(t)
+            .ok()
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         _ => None,
     };
     let access_key = cx.credentials().map(|c| c.access_key.clone());
     let ext = cx.extensions_mut();
-    let request_id = ext.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let request_id = ext
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
     let conn = ext.get::<ConnInfo>().cloned().unwrap_or_else(|| ConnInfo {
         peer: ([0, 0, 0, 0], 0).into(),
         local: ([0, 0, 0, 0], 0).into(),
@@ -173,8 +223,13 @@ mod tests {
         assert_eq!(secs, 1_795_341_360);
         assert_eq!(parse_http_date("Sun, 22 Nov 2026 09:56:00 GMT"), Some(t));
         assert_eq!(parse_amz_date("garbage"), None);
-        let uri: http::Uri = "/b/k?X-Amz-Date=20261122T095600Z&X-Amz-Signature=x".parse().unwrap();
-        assert_eq!(query_value(&uri, "X-Amz-Date").as_deref(), Some("20261122T095600Z"));
+        let uri: http::Uri = "/b/k?X-Amz-Date=20261122T095600Z&X-Amz-Signature=x"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            query_value(&uri, "X-Amz-Date").as_deref(),
+            Some("20261122T095600Z")
+        );
         assert!(query_has(&uri, "X-Amz-Signature") && !query_has(&uri, "Signature"));
     }
 }

@@ -17,7 +17,10 @@ pub const ROOT_KEY_FILE: &str = "root.key";
 pub const CREDENTIALS_FILE: &str = "root-credentials";
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ServerError + '_ {
-    move |source| ServerError::Io { path: path.to_path_buf(), source }
+    move |source| ServerError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 pub fn create_private_dir(dir: &Path) -> Result<(), ServerError> {
@@ -29,12 +32,19 @@ pub fn create_private_dir(dir: &Path) -> Result<(), ServerError> {
 pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), ServerError> {
     let tmp = path.with_extension("tmp");
     let _ = fs::remove_file(&tmp);
-    let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp).map_err(io(&tmp))?;
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(io(&tmp))?;
     f.write_all(bytes).map_err(io(&tmp))?;
     f.sync_all().map_err(io(&tmp))?;
     fs::rename(&tmp, path).map_err(io(path))?;
     if let Some(dir) = path.parent() {
-        fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))?;
+        fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io(dir))?;
     }
     Ok(())
 }
@@ -48,9 +58,12 @@ pub enum RootKeySource {
 }
 
 pub fn load_root_key(source: &RootKeySource) -> Result<RootKey, ServerError> {
-    let bad = |what: &str| ServerError::Config(format!("root key {what} is not base64 of 32 bytes"));
+    let bad =
+        |what: &str| ServerError::Config(format!("root key {what} is not base64 of 32 bytes"));
     match source {
-        RootKeySource::Inline(b64) => RootKey::from_base64(b64).map_err(|_| bad("from STRONGBOX_ROOT_KEY")),
+        RootKeySource::Inline(b64) => {
+            RootKey::from_base64(b64).map_err(|_| bad("from STRONGBOX_ROOT_KEY"))
+        }
         RootKeySource::File(path) if path.exists() => {
             let text = Zeroizing::new(fs::read_to_string(path).map_err(io(path))?);
             RootKey::from_base64(&text).map_err(|_| bad(&path.display().to_string()))
@@ -102,17 +115,36 @@ pub async fn root_credentials(
     validate_credentials(&access_key, &secret_key)?;
     let sealed = strongbox_crypto::seal_secret(root_key, CREDENTIAL_PURPOSE, secret_key.as_bytes())
         .map_err(|e| ServerError::Config(e.to_string()))?;
-    let cred = Credential { access_key: access_key.clone(), account_id: account.clone(), secret_sealed: sealed, is_root: true, active: true };
-    meta.put_credential(&cred).await.map_err(|e| ServerError::Meta(e.to_string()))?;
-    Ok(RootCredentials { account, access_key, secret_key, generated_file })
+    let cred = Credential {
+        access_key: access_key.clone(),
+        account_id: account.clone(),
+        secret_sealed: sealed,
+        is_root: true,
+        active: true,
+    };
+    meta.put_credential(&cred)
+        .await
+        .map_err(|e| ServerError::Meta(e.to_string()))?;
+    Ok(RootCredentials {
+        account,
+        access_key,
+        secret_key,
+        generated_file,
+    })
 }
 
 async fn first_account(meta: &dyn MetaStore) -> Result<AccountId, ServerError> {
-    let accounts = meta.list_accounts().await.map_err(|e| ServerError::Meta(e.to_string()))?;
+    let accounts = meta
+        .list_accounts()
+        .await
+        .map_err(|e| ServerError::Meta(e.to_string()))?;
     if let Some(first) = accounts.iter().min_by_key(|a| a.created_ms) {
         return Ok(first.id.clone());
     }
-    let digits: String = random_bytes(12)?.iter().map(|b| char::from(b'0' + b % 10)).collect();
+    let digits: String = random_bytes(12)?
+        .iter()
+        .map(|b| char::from(b'0' + b % 10))
+        .collect();
     let id = AccountId::parse(&digits).map_err(|e| ServerError::Config(e.to_string()))?;
     let account = Account {
         id: id.clone(),
@@ -123,14 +155,18 @@ async fn first_account(meta: &dyn MetaStore) -> Result<AccountId, ServerError> {
             .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
             .unwrap_or(0),
     };
-    meta.create_account(&account).await.map_err(|e| ServerError::Meta(e.to_string()))?;
+    meta.create_account(&account)
+        .await
+        .map_err(|e| ServerError::Meta(e.to_string()))?;
     Ok(id)
 }
 
 fn random_bytes(n: usize) -> Result<Vec<u8>, ServerError> {
     use ring::rand::SecureRandom;
     let mut b = vec![0u8; n];
-    ring::rand::SystemRandom::new().fill(&mut b).map_err(|_| ServerError::Config("random number generator failed".into()))?;
+    ring::rand::SystemRandom::new()
+        .fill(&mut b)
+        .map_err(|_| ServerError::Config("random number generator failed".into()))?;
     Ok(b)
 }
 
@@ -138,18 +174,32 @@ fn random_bytes(n: usize) -> Result<Vec<u8>, ServerError> {
 fn generate_credentials() -> Result<(String, Zeroizing<String>), ServerError> {
     const B32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     const SECRET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let pick = |alphabet: &[u8], b: &u8| char::from(alphabet.get(usize::from(*b) % alphabet.len()).copied().unwrap_or(b'A'));
-    let ak: String = "AKIA".chars().chain(random_bytes(16)?.iter().map(|b| pick(B32, b))).collect();
+    let pick = |alphabet: &[u8], b: &u8| {
+        char::from(
+            alphabet
+                .get(usize::from(*b) % alphabet.len())
+                .copied()
+                .unwrap_or(b'A'),
+        )
+    };
+    let ak: String = "AKIA"
+        .chars()
+        .chain(random_bytes(16)?.iter().map(|b| pick(B32, b)))
+        .collect();
     let sk: String = random_bytes(40)?.iter().map(|b| pick(SECRET, b)).collect();
     Ok((ak, Zeroizing::new(sk)))
 }
 
 fn validate_credentials(ak: &str, sk: &str) -> Result<(), ServerError> {
     if !(3..=128).contains(&ak.len()) || !ak.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(ServerError::Config("root access key must be 3-128 letters or digits".into()));
+        return Err(ServerError::Config(
+            "root access key must be 3-128 letters or digits".into(),
+        ));
     }
     if sk.len() < 8 || sk.chars().any(char::is_whitespace) {
-        return Err(ServerError::Config("root secret key must be at least 8 characters without spaces".into()));
+        return Err(ServerError::Config(
+            "root secret key must be at least 8 characters without spaces".into(),
+        ));
     }
     Ok(())
 }
@@ -164,7 +214,10 @@ fn read_credentials_file(path: &Path) -> Result<(String, Zeroizing<String>), Ser
     };
     match (field("aws_access_key_id"), field("aws_secret_access_key")) {
         (Some(ak), Some(sk)) => Ok((ak, Zeroizing::new(sk))),
-        _ => Err(ServerError::Config(format!("{} does not hold root credentials", path.display()))),
+        _ => Err(ServerError::Config(format!(
+            "{} does not hold root credentials",
+            path.display()
+        ))),
     }
 }
 
@@ -185,8 +238,15 @@ mod tests {
     fn private_files_are_0600_and_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join(CREDENTIALS_FILE);
-        write_private_file(&p, b"[strongbox]\naws_access_key_id = AKIAX\naws_secret_access_key = s3cr3t/+key\n").unwrap();
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        write_private_file(
+            &p,
+            b"[strongbox]\naws_access_key_id = AKIAX\naws_secret_access_key = s3cr3t/+key\n",
+        )
+        .unwrap();
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         let (ak, sk) = read_credentials_file(&p).unwrap();
         assert_eq!((ak.as_str(), sk.as_str()), ("AKIAX", "s3cr3t/+key"));
     }

@@ -49,7 +49,10 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("TLS: {0}")]
     Tls(String),
     #[error("metadata: {0}")]
@@ -59,7 +62,10 @@ pub enum ServerError {
     #[error("configuration: {0}")]
     Config(String),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// What a started server reports once its listeners are bound.
@@ -75,19 +81,31 @@ pub struct Started {
 
 /// Runs the server until `shutdown` resolves, then stops accepting, lets
 /// in-flight requests finish (bounded by `shutdown_timeout`) and returns.
-pub async fn run(cfg: Config, on_start: impl FnOnce(&Started), shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+pub async fn run(
+    cfg: Config,
+    on_start: impl FnOnce(&Started),
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
     bootstrap::create_private_dir(&cfg.data_dir)?;
     let root_key = Arc::new(bootstrap::load_root_key(&cfg.root_key)?);
     let meta_path = cfg.data_dir.join("meta.db");
-    let meta: Arc<dyn MetaStore> = Arc::new(SqliteStore::open(&meta_path).map_err(|e| ServerError::Meta(e.to_string()))?);
+    let meta: Arc<dyn MetaStore> =
+        Arc::new(SqliteStore::open(&meta_path).map_err(|e| ServerError::Meta(e.to_string()))?);
     let given = cfg.root_credentials.clone();
     let creds = bootstrap::root_credentials(meta.as_ref(), &root_key, &cfg.data_dir, given).await?;
-    let blobs = BlobStore::open(&cfg.data_dir).await.map_err(|e| ServerError::Engine(e.to_string()))?;
+    let blobs = BlobStore::open(&cfg.data_dir)
+        .await
+        .map_err(|e| ServerError::Engine(e.to_string()))?;
     let keys = Arc::new(RootKeyProvider::new(root_key.as_ref().clone()));
-    let engine = Engine::open(Arc::clone(&meta), blobs, keys).await.map_err(|e| ServerError::Engine(e.to_string()))?;
+    let engine = Engine::open(Arc::clone(&meta), blobs, keys)
+        .await
+        .map_err(|e| ServerError::Engine(e.to_string()))?;
 
     let s3 = build_s3(&cfg, engine, Arc::clone(&meta), Arc::clone(&root_key))?;
-    let outer = Arc::new(service::Outer { s3, metrics: Arc::new(metrics::Metrics::default()) });
+    let outer = Arc::new(service::Outer {
+        s3,
+        metrics: Arc::new(metrics::Metrics::default()),
+    });
 
     let (tx, rx) = tokio::sync::watch::channel(false);
     let graceful = Arc::new(hyper_util::server::graceful::GracefulShutdown::new());
@@ -104,7 +122,14 @@ pub async fn run(cfg: Config, on_start: impl FnOnce(&Started), shutdown: impl Fu
         let l = bind(addr).await?;
         started.http = l.local_addr().ok();
         let o = Arc::clone(&outer);
-        tasks.push(tokio::spawn(listener::serve(l, context::Listener::Http, None, o, Arc::clone(&graceful), rx.clone())));
+        tasks.push(tokio::spawn(listener::serve(
+            l,
+            context::Listener::Http,
+            None,
+            o,
+            Arc::clone(&graceful),
+            rx.clone(),
+        )));
     }
     if let Some(addr) = cfg.https_addr {
         let (cert, key) = match (&cfg.tls_cert, &cfg.tls_key) {
@@ -120,10 +145,19 @@ pub async fn run(cfg: Config, on_start: impl FnOnce(&Started), shutdown: impl Fu
         started.https = l.local_addr().ok();
         started.cert_path = Some(cert);
         let o = Arc::clone(&outer);
-        tasks.push(tokio::spawn(listener::serve(l, context::Listener::Https, Some(acceptor), o, Arc::clone(&graceful), rx.clone())));
+        tasks.push(tokio::spawn(listener::serve(
+            l,
+            context::Listener::Https,
+            Some(acceptor),
+            o,
+            Arc::clone(&graceful),
+            rx.clone(),
+        )));
     }
     if tasks.is_empty() {
-        return Err(ServerError::Config("both listeners are off: enable --http-addr or --https-addr".into()));
+        return Err(ServerError::Config(
+            "both listeners are off: enable --http-addr or --https-addr".into(),
+        ));
     }
     on_start(&started);
     shutdown.await;
@@ -132,15 +166,27 @@ pub async fn run(cfg: Config, on_start: impl FnOnce(&Started), shutdown: impl Fu
     for t in tasks {
         let _ = t.await;
     }
-    let graceful = Arc::try_unwrap(graceful).unwrap_or_else(|_| hyper_util::server::graceful::GracefulShutdown::new());
-    if tokio::time::timeout(cfg.shutdown_timeout, graceful.shutdown()).await.is_err() {
-        tracing::warn!("in-flight requests did not finish within the shutdown timeout");
+    // INVARIANT: the accept loops have returned, so this is the only reference.
+    match Arc::try_unwrap(graceful) {
+        Ok(graceful) => {
+            if tokio::time::timeout(cfg.shutdown_timeout, graceful.shutdown())
+                .await
+                .is_err()
+            {
+                tracing::warn!("in-flight requests did not finish within the shutdown timeout");
+            }
+        }
+        Err(_) => tracing::error!(
+            "connection tracker still shared at shutdown; not waiting for in-flight requests"
+        ),
     }
     Ok(())
 }
 
 async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ServerError> {
-    tokio::net::TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })
 }
 
 fn build_s3(
@@ -155,11 +201,21 @@ fn build_s3(
         s3s::region::Region::new(cfg.region.clone().into_boxed_str())
             .map_err(|_| ServerError::Config(format!("invalid region {:?}", cfg.region)))?,
     );
-    let mut b = s3s::service::S3ServiceBuilder::new(s3::StrongboxS3 { engine, region: cfg.region.clone() });
-    b.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(s3cfg))));
+    let mut b = s3s::service::S3ServiceBuilder::new(s3::StrongboxS3 {
+        engine,
+        region: cfg.region.clone(),
+    });
+    b.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(
+        s3cfg,
+    ))));
     // INVARIANT: auth is always set; without it s3s skips the access gate entirely.
-    b.set_auth(auth::Credentials { meta: Arc::clone(&meta), root_key });
+    b.set_auth(auth::Credentials {
+        meta: Arc::clone(&meta),
+        root_key,
+    });
     b.set_access(auth::Gate { meta });
-    b.set_host(host::BaseDomains { domains: cfg.base_domains.clone() });
+    b.set_host(host::BaseDomains {
+        domains: cfg.base_domains.clone(),
+    });
     Ok(b.build())
 }

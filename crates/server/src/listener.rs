@@ -5,7 +5,7 @@ use crate::service::Outer;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,20 +43,33 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().unwrap_or(peer);
-        let (outer, graceful, tls) = (Arc::clone(&outer), Arc::clone(&graceful), tls.clone());
+        // The watcher is taken before spawning, so a shutdown that starts now
+        // still waits for this connection.
+        let (outer, watcher, tls) = (Arc::clone(&outer), graceful.watcher(), tls.clone());
         tokio::spawn(async move {
-            let info = ConnInfo { peer, local, listener: kind, tls: None };
+            let info = ConnInfo {
+                peer,
+                local,
+                listener: kind,
+                tls: None,
+            };
             match tls {
-                None => serve_conn(stream, info, outer, &graceful).await,
-                Some(acceptor) => match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                    Ok(Ok(tls_stream)) => {
-                        let (_, session) = tls_stream.get_ref();
-                        let info = ConnInfo { tls: Some(tls_info(session)), ..info };
-                        serve_conn(tls_stream, info, outer, &graceful).await;
+                None => serve_conn(stream, info, outer, watcher).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+                    {
+                        Ok(Ok(tls_stream)) => {
+                            let (_, session) = tls_stream.get_ref();
+                            let info = ConnInfo {
+                                tls: Some(tls_info(session)),
+                                ..info
+                            };
+                            serve_conn(tls_stream, info, outer, watcher).await;
+                        }
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
-                    Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-                },
+                }
             }
         });
     }
@@ -68,11 +81,18 @@ fn tls_info(s: &rustls::ServerConnection) -> TlsInfo {
         Some(rustls::ProtocolVersion::TLSv1_2) => "1.2",
         _ => "unknown",
     };
-    let cipher = s.negotiated_cipher_suite().map(|c| format!("{:?}", c.suite())).unwrap_or_default();
-    TlsInfo { version, cipher, sni: s.server_name().map(str::to_owned) }
+    let cipher = s
+        .negotiated_cipher_suite()
+        .map(|c| format!("{:?}", c.suite()))
+        .unwrap_or_default();
+    TlsInfo {
+        version,
+        cipher,
+        sni: s.server_name().map(str::to_owned),
+    }
 }
 
-async fn serve_conn<S>(stream: S, info: ConnInfo, outer: Arc<Outer>, graceful: &GracefulShutdown)
+async fn serve_conn<S>(stream: S, info: ConnInfo, outer: Arc<Outer>, watcher: Watcher)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -86,9 +106,14 @@ where
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
         .max_buf_size(MAX_HEADER_BYTES.max(8192) * 4);
-    builder.http2().timer(TokioTimer::new()).max_header_list_size(u32::try_from(MAX_HEADER_BYTES).unwrap_or(u32::MAX));
-    let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
-    if let Err(e) = graceful.watch(conn).await {
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(MAX_HEADER_BYTES).unwrap_or(u32::MAX));
+    let conn = builder
+        .serve_connection(TokioIo::new(stream), svc)
+        .into_owned();
+    if let Err(e) = watcher.watch(conn).await {
         tracing::debug!(error = %e, "connection ended with an error");
     }
 }

@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// Upper bounds of the latency buckets, in seconds.
-const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
 
 /// Where the authorization gate records the operation name for this request.
 #[derive(Clone, Default)]
@@ -48,32 +50,65 @@ impl Metrics {
             }
         }
         self.latency_count.fetch_add(1, Ordering::Relaxed);
-        self.latency_sum_us.fetch_add(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.latency_sum_us.fetch_add(
+            u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
     }
 
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut s = String::new();
-        let _ = writeln!(s, "# HELP strongbox_requests_total S3 requests by operation and HTTP status.");
+        let _ = writeln!(
+            s,
+            "# HELP strongbox_requests_total S3 requests by operation and HTTP status."
+        );
         let _ = writeln!(s, "# TYPE strongbox_requests_total counter");
         if let Ok(m) = self.requests.lock() {
             for ((op, status), n) in m.iter() {
-                let _ = writeln!(s, "strongbox_requests_total{{operation=\"{op}\",status=\"{status}\"}} {n}");
+                let _ = writeln!(
+                    s,
+                    "strongbox_requests_total{{operation=\"{op}\",status=\"{status}\"}} {n}"
+                );
             }
         }
-        let _ = writeln!(s, "# HELP strongbox_request_bytes_total Request body bytes received (declared lengths).");
+        let _ = writeln!(
+            s,
+            "# HELP strongbox_request_bytes_total Request body bytes received (declared lengths)."
+        );
         let _ = writeln!(s, "# TYPE strongbox_request_bytes_total counter");
-        let _ = writeln!(s, "strongbox_request_bytes_total {}", self.bytes_in.load(Ordering::Relaxed));
-        let _ = writeln!(s, "# HELP strongbox_response_bytes_total Response body bytes sent (declared lengths).");
+        let _ = writeln!(
+            s,
+            "strongbox_request_bytes_total {}",
+            self.bytes_in.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "# HELP strongbox_response_bytes_total Response body bytes sent (declared lengths)."
+        );
         let _ = writeln!(s, "# TYPE strongbox_response_bytes_total counter");
-        let _ = writeln!(s, "strongbox_response_bytes_total {}", self.bytes_out.load(Ordering::Relaxed));
-        let _ = writeln!(s, "# HELP strongbox_request_duration_seconds Time to response headers.");
+        let _ = writeln!(
+            s,
+            "strongbox_response_bytes_total {}",
+            self.bytes_out.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "# HELP strongbox_request_duration_seconds Time to response headers."
+        );
         let _ = writeln!(s, "# TYPE strongbox_request_duration_seconds histogram");
         for (bound, counter) in BUCKETS.iter().zip(&self.latency_buckets) {
-            let _ = writeln!(s, "strongbox_request_duration_seconds_bucket{{le=\"{bound}\"}} {}", counter.load(Ordering::Relaxed));
+            let _ = writeln!(
+                s,
+                "strongbox_request_duration_seconds_bucket{{le=\"{bound}\"}} {}",
+                counter.load(Ordering::Relaxed)
+            );
         }
         let count = self.latency_count.load(Ordering::Relaxed);
-        let _ = writeln!(s, "strongbox_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            s,
+            "strongbox_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
         let sum = self.latency_sum_us.load(Ordering::Relaxed) as f64 / 1e6;
         let _ = writeln!(s, "strongbox_request_duration_seconds_sum {sum}");
         let _ = writeln!(s, "strongbox_request_duration_seconds_count {count}");
@@ -91,7 +126,9 @@ mod tests {
         m.record("GetObject", 200, 0, 10, Duration::from_millis(3));
         m.record("GetObject", 200, 0, 10, Duration::from_millis(30));
         let text = m.render();
-        assert!(text.contains("strongbox_requests_total{operation=\"GetObject\",status=\"200\"} 2"));
+        assert!(
+            text.contains("strongbox_requests_total{operation=\"GetObject\",status=\"200\"} 2")
+        );
         assert!(text.contains("strongbox_request_duration_seconds_bucket{le=\"0.005\"} 1"));
         assert!(text.contains("strongbox_request_duration_seconds_count 2"));
         assert!(text.contains("strongbox_response_bytes_total 20"));

@@ -30,6 +30,7 @@ impl Outer {
         let op = OpSlot::default();
         let bytes_in = declared_len(req.headers(), true);
         let resource = req.uri().path().to_owned();
+        let is_head = req.method() == Method::HEAD;
         req.extensions_mut().insert(conn);
         req.extensions_mut().insert(RequestId(request_id.clone()));
         req.extensions_mut().insert(op.clone());
@@ -37,16 +38,34 @@ impl Outer {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(request_id, error = %e, "s3 service failed");
-                error_response(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "We encountered an internal error. Please try again.")
+                error_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalError",
+                    "We encountered an internal error. Please try again.",
+                )
             }
         };
+        let mut resp = resp;
+        if is_head
+            && resp.status() == StatusCode::OK
+            && resp.headers().contains_key(header::CONTENT_RANGE)
+        {
+            // s3s serializes HeadObject as 200 even for a range or partNumber; AWS says 206.
+            *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
+        }
         let resp = if resp.status().is_client_error() || resp.status().is_server_error() {
             decorate_error(resp, &resource, &request_id).await
         } else {
             resp
         };
         let bytes_out = declared_len(resp.headers(), false);
-        self.metrics.record(op.get(), resp.status().as_u16(), bytes_in, bytes_out, start.elapsed());
+        self.metrics.record(
+            op.get(),
+            resp.status().as_u16(),
+            bytes_in,
+            bytes_out,
+            start.elapsed(),
+        );
         tracing::debug!(request_id, operation = %op.get(), status = resp.status().as_u16(), "request");
         with_ids(resp, &request_id)
     }
@@ -61,20 +80,32 @@ impl Outer {
         }
         let text = |body: String, ctype: &'static str| {
             let mut r = Response::new(s3s::Body::from(body));
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
             Some(r)
         };
         match req.uri().path() {
             "/health/live" | "/health/ready" => text("ok\n".into(), "text/plain; charset=utf-8"),
-            "/metrics" => text(self.metrics.render(), "text/plain; version=0.0.4; charset=utf-8"),
+            "/metrics" => text(
+                self.metrics.render(),
+                "text/plain; version=0.0.4; charset=utf-8",
+            ),
             _ => None,
         }
     }
 }
 
 fn declared_len(h: &http::HeaderMap, request: bool) -> u64 {
-    let get = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
-    let decoded = if request { get("x-amz-decoded-content-length") } else { None };
+    let get = |n: &str| {
+        h.get(n)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+    };
+    let decoded = if request {
+        get("x-amz-decoded-content-length")
+    } else {
+        None
+    };
     decoded.or_else(|| get("content-length")).unwrap_or(0)
 }
 
@@ -100,30 +131,46 @@ fn with_ids(mut resp: Response<s3s::Body>, request_id: &str) -> Response<s3s::Bo
     if let Ok(v) = HeaderValue::from_str(&host_id(request_id)) {
         h.insert("x-amz-id-2", v);
     }
-    h.entry(header::SERVER).or_insert(HeaderValue::from_static("Strongbox"));
+    h.entry(header::SERVER)
+        .or_insert(HeaderValue::from_static("Strongbox"));
     resp
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
 }
 
 fn error_response(status: StatusCode, code: &str, message: &str) -> Response<s3s::Body> {
-    let body = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>");
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    );
     let mut r = Response::new(s3s::Body::from(body));
     *r.status_mut() = status;
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
     r
 }
 
 /// Adds the Resource, RequestId and HostId elements AWS error bodies carry.
-async fn decorate_error(resp: Response<s3s::Body>, resource: &str, request_id: &str) -> Response<s3s::Body> {
+async fn decorate_error(
+    resp: Response<s3s::Body>,
+    resource: &str,
+    request_id: &str,
+) -> Response<s3s::Body> {
     let is_xml = resp
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|c| c.contains("xml"));
-    let small = http_body::Body::size_hint(resp.body()).upper().is_some_and(|n| n <= MAX_ERROR_BODY as u64);
+    let small = http_body::Body::size_hint(resp.body())
+        .upper()
+        .is_some_and(|n| n <= MAX_ERROR_BODY as u64);
     if !is_xml || !small {
         return resp;
     }
@@ -139,9 +186,13 @@ async fn decorate_error(resp: Response<s3s::Body>, resource: &str, request_id: &
         host_id(request_id)
     );
     let new = match text.rfind("</Error>") {
-        Some(pos) if !text.contains("<RequestId>") => format!("{}{}", text.get(..pos).unwrap_or_default(), extra),
+        Some(pos) if !text.contains("<RequestId>") => {
+            format!("{}{}", text.get(..pos).unwrap_or_default(), extra)
+        }
         _ => text.into_owned(),
     };
-    parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(new.len()));
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(new.len()));
     Response::from_parts(parts, s3s::Body::from(new))
 }

@@ -5,7 +5,9 @@ use std::fmt;
 /// lowercase letters, digits, dots and hyphens; starts and ends with a letter
 /// or digit; no adjacent dots; not an IPv4 address; none of the reserved
 /// prefixes and suffixes.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct BucketName(String);
 
@@ -70,7 +72,13 @@ mod tests {
 
     #[test]
     fn accepts_aws_examples() {
-        for ok in ["docexamplebucket1", "log-delivery-march-2020", "my-hosted-content", "a.b.c", "abc"] {
+        for ok in [
+            "docexamplebucket1",
+            "log-delivery-march-2020",
+            "my-hosted-content",
+            "a.b.c",
+            "abc",
+        ] {
             assert!(BucketName::parse(ok).is_ok(), "{ok}");
         }
     }
@@ -91,7 +99,11 @@ mod tests {
             long.as_str(),
             "",
         ] {
-            assert_eq!(BucketName::parse(bad), Err(InvalidValue::BucketName), "{bad}");
+            assert_eq!(
+                BucketName::parse(bad),
+                Err(InvalidValue::BucketName),
+                "{bad}"
+            );
         }
     }
 }

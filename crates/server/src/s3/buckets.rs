@@ -5,7 +5,10 @@ use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 use strongbox_types::BucketName;
 
 impl StrongboxS3 {
-    pub(super) async fn do_list_buckets(&self, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
+    pub(super) async fn do_list_buckets(
+        &self,
+        req: S3Request<ListBucketsInput>,
+    ) -> S3Result<S3Response<ListBucketsOutput>> {
         let account = caller_account(&req)?;
         let prefix = req.input.prefix.clone().unwrap_or_default();
         let buckets = engine(self.engine.list_buckets(&account).await)?
@@ -27,7 +30,10 @@ impl StrongboxS3 {
         Ok(S3Response::new(out))
     }
 
-    pub(super) async fn do_create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
+    pub(super) async fn do_create_bucket(
+        &self,
+        req: S3Request<CreateBucketInput>,
+    ) -> S3Result<S3Response<CreateBucketOutput>> {
         let account = caller_account(&req)?;
         let name = BucketName::parse(&req.input.bucket)
             .map_err(|_| s3_error!(InvalidBucketName, "The specified bucket is not valid."))?;
@@ -45,20 +51,39 @@ impl StrongboxS3 {
             Some(r) => {
                 return Err(S3Error::with_message(
                     S3ErrorCode::InvalidLocationConstraint,
-                    format!("The specified location-constraint {r} is not valid for this endpoint ({}).", self.region),
+                    format!(
+                        "The specified location-constraint {r} is not valid for this endpoint ({}).",
+                        self.region
+                    ),
                 ));
             }
         }
-        engine(self.engine.create_bucket(&account, &name, &self.region).await)?;
-        Ok(S3Response::new(CreateBucketOutput { location: Some(format!("/{name}")), ..Default::default() }))
+        engine(
+            self.engine
+                .create_bucket(&account, &name, &self.region)
+                .await,
+        )?;
+        Ok(S3Response::new(CreateBucketOutput {
+            location: Some(format!("/{name}")),
+            ..Default::default()
+        }))
     }
 
-    pub(super) async fn do_head_bucket(&self, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
+    pub(super) async fn do_head_bucket(
+        &self,
+        req: S3Request<HeadBucketInput>,
+    ) -> S3Result<S3Response<HeadBucketOutput>> {
         let b = engine(self.engine.bucket(&req.input.bucket).await)?;
-        Ok(S3Response::new(HeadBucketOutput { bucket_region: Some(b.region), ..Default::default() }))
+        Ok(S3Response::new(HeadBucketOutput {
+            bucket_region: Some(b.region),
+            ..Default::default()
+        }))
     }
 
-    pub(super) async fn do_delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
+    pub(super) async fn do_delete_bucket(
+        &self,
+        req: S3Request<DeleteBucketInput>,
+    ) -> S3Result<S3Response<DeleteBucketOutput>> {
         engine(self.engine.delete_bucket(&req.input.bucket).await)?;
         Ok(S3Response::new(DeleteBucketOutput {}))
     }
@@ -70,7 +95,9 @@ impl StrongboxS3 {
         let b = engine(self.engine.bucket(&req.input.bucket).await)?;
         // us-east-1 is reported as an empty LocationConstraint, as AWS does.
         let location = (b.region != "us-east-1").then(|| BucketLocationConstraint::from(b.region));
-        Ok(S3Response::new(GetBucketLocationOutput { location_constraint: location }))
+        Ok(S3Response::new(GetBucketLocationOutput {
+            location_constraint: location,
+        }))
     }
 
     pub(super) async fn do_put_bucket_tagging(
@@ -78,7 +105,11 @@ impl StrongboxS3 {
         req: S3Request<PutBucketTaggingInput>,
     ) -> S3Result<S3Response<PutBucketTaggingOutput>> {
         let tags = tags_from_dto(req.input.tagging);
-        engine(self.engine.set_bucket_tags(&req.input.bucket, Some(tags)).await)?;
+        engine(
+            self.engine
+                .set_bucket_tags(&req.input.bucket, Some(tags))
+                .await,
+        )?;
         Ok(S3Response::new(PutBucketTaggingOutput {}))
     }
 
@@ -87,7 +118,9 @@ impl StrongboxS3 {
         req: S3Request<GetBucketTaggingInput>,
     ) -> S3Result<S3Response<GetBucketTaggingOutput>> {
         let tags = engine(self.engine.bucket_tags(&req.input.bucket).await)?;
-        Ok(S3Response::new(GetBucketTaggingOutput { tag_set: tags_to_dto(&tags) }))
+        Ok(S3Response::new(GetBucketTaggingOutput {
+            tag_set: tags_to_dto(&tags),
+        }))
     }
 
     pub(super) async fn do_delete_bucket_tagging(

@@ -31,7 +31,11 @@ pub(crate) fn etag(value: &str) -> ETag {
 }
 
 pub(crate) fn user_meta(m: Option<dto::Metadata>) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = m.unwrap_or_default().into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+    let mut v: Vec<(String, String)> = m
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
     v.sort();
     v
 }
@@ -62,18 +66,32 @@ pub(crate) fn tagging_header(h: Option<&str>) -> S3Result<Vec<Tag>> {
 pub(crate) fn tags_from_dto(t: dto::Tagging) -> Vec<Tag> {
     t.tag_set
         .into_iter()
-        .map(|t| Tag { key: t.key.unwrap_or_default(), value: t.value.unwrap_or_default() })
+        .map(|t| Tag {
+            key: t.key.unwrap_or_default(),
+            value: t.value.unwrap_or_default(),
+        })
         .collect()
 }
 
 pub(crate) fn tags_to_dto(t: &[Tag]) -> dto::TagSet {
-    t.iter().map(|t| dto::Tag { key: Some(t.key.clone()), value: Some(t.value.clone()) }).collect()
+    t.iter()
+        .map(|t| dto::Tag {
+            key: Some(t.key.clone()),
+            value: Some(t.value.clone()),
+        })
+        .collect()
 }
 
-pub(crate) fn checksum_algorithm(a: Option<&dto::ChecksumAlgorithm>) -> S3Result<Option<ChecksumAlgorithm>> {
+pub(crate) fn checksum_algorithm(
+    a: Option<&dto::ChecksumAlgorithm>,
+) -> S3Result<Option<ChecksumAlgorithm>> {
     a.map(|a| {
-        ChecksumAlgorithm::parse(a.as_str())
-            .ok_or_else(|| s3_error!(InvalidRequest, "Value for x-amz-checksum-algorithm header is invalid."))
+        ChecksumAlgorithm::parse(a.as_str()).ok_or_else(|| {
+            s3_error!(
+                InvalidRequest,
+                "Value for x-amz-checksum-algorithm header is invalid."
+            )
+        })
     })
     .transpose()
 }
@@ -108,7 +126,12 @@ impl ChecksumPlan {
             .map(|v| {
                 checksum::from_b64(v)
                     .filter(|d| d.len() == 16)
-                    .ok_or_else(|| s3_error!(InvalidDigest, "The Content-MD5 you specified was not valid."))
+                    .ok_or_else(|| {
+                        s3_error!(
+                            InvalidDigest,
+                            "The Content-MD5 you specified was not valid."
+                        )
+                    })
             })
             .transpose()?;
         let mut expected = vec![];
@@ -120,7 +143,8 @@ impl ChecksumPlan {
             (ChecksumAlgorithm::Sha256, values.sha256),
         ] {
             if let Some(v) = v {
-                let raw = checksum::from_b64(v).filter(|r| r.len() == checksum::checksum_of(alg, b"").len());
+                let raw = checksum::from_b64(v)
+                    .filter(|r| r.len() == checksum::checksum_of(alg, b"").len());
                 let raw = raw.ok_or_else(|| {
                     S3Error::with_message(
                         S3ErrorCode::InvalidRequest,
@@ -131,7 +155,10 @@ impl ChecksumPlan {
             }
         }
         if expected.len() > 1 {
-            return Err(s3_error!(InvalidRequest, "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."));
+            return Err(s3_error!(
+                InvalidRequest,
+                "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."
+            ));
         }
         let trailer = headers
             .get("x-amz-trailer")
@@ -152,7 +179,13 @@ impl ChecksumPlan {
                 ),
             ));
         }
-        Ok(Self { content_md5, expected, trailer, trailing, requested })
+        Ok(Self {
+            content_md5,
+            expected,
+            trailer,
+            trailing,
+            requested,
+        })
     }
 
     /// The checksum stored with the object: the one the client sent, or
@@ -180,7 +213,9 @@ impl ChecksumPlan {
         if let Some(md5) = &self.content_md5
             && md5.as_slice() != d.md5.as_slice()
         {
-            return Err(EngineError::BadDigest("The Content-MD5 you specified did not match what we received.".into()));
+            return Err(EngineError::BadDigest(
+                "The Content-MD5 you specified did not match what we received.".into(),
+            ));
         }
         for (alg, want) in &self.expected {
             if d.get(*alg) != Some(want.as_slice()) {
@@ -192,13 +227,22 @@ impl ChecksumPlan {
             let sent = self
                 .trailing
                 .as_ref()
-                .and_then(|t| t.read(|h| h.get(name.as_str()).and_then(|v| v.to_str().ok()).map(str::to_owned)))
+                .and_then(|t| {
+                    t.read(|h| {
+                        h.get(name.as_str())
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_owned)
+                    })
+                })
                 .flatten();
             let Some(sent) = sent else {
-                return Err(EngineError::InvalidRequest(format!("The {name} trailer was declared but not sent.")));
+                return Err(EngineError::InvalidRequest(format!(
+                    "The {name} trailer was declared but not sent."
+                )));
             };
-            let sent = checksum::from_b64(&sent)
-                .ok_or_else(|| EngineError::InvalidRequest(format!("Value for {name} trailing header is invalid.")))?;
+            let sent = checksum::from_b64(&sent).ok_or_else(|| {
+                EngineError::InvalidRequest(format!("Value for {name} trailing header is invalid."))
+            })?;
             if d.get(alg) != Some(sent.as_slice()) {
                 return Err(mismatch(alg));
             }
@@ -208,7 +252,10 @@ impl ChecksumPlan {
 }
 
 fn mismatch(alg: ChecksumAlgorithm) -> EngineError {
-    EngineError::BadDigest(format!("The {} you specified did not match the calculated checksum.", alg.as_str()))
+    EngineError::BadDigest(format!(
+        "The {} you specified did not match the calculated checksum.",
+        alg.as_str()
+    ))
 }
 
 /// The checksum header fields every response DTO carries, filled from one value.
@@ -224,7 +271,10 @@ pub(crate) struct ChecksumOut {
 
 impl ChecksumOut {
     pub fn of(algorithm: &str, value: &str, kind: Option<&str>) -> Self {
-        let mut out = Self { kind: kind.map(|k| dto::ChecksumType::from(k.to_owned())), ..Self::default() };
+        let mut out = Self {
+            kind: kind.map(|k| dto::ChecksumType::from(k.to_owned())),
+            ..Self::default()
+        };
         let v = Some(value.to_owned());
         match ChecksumAlgorithm::parse(algorithm) {
             Some(ChecksumAlgorithm::Crc32) => out.crc32 = v,
@@ -238,7 +288,11 @@ impl ChecksumOut {
     }
 
     pub fn of_object(o: &ObjectRecord) -> Self {
-        o.doc.checksum.as_ref().map(|c| Self::of(&c.algorithm, &c.value, Some(&c.kind))).unwrap_or_default()
+        o.doc
+            .checksum
+            .as_ref()
+            .map(|c| Self::of(&c.algorithm, &c.value, Some(&c.kind)))
+            .unwrap_or_default()
     }
 }
 
@@ -274,7 +328,9 @@ impl Preconditions<'_> {
         let modified_secs = o.last_modified_ms / 1000;
         match (self.if_match, self.if_unmodified_since) {
             (Some(c), _) if !matches(c) => return Err(EngineError::PreconditionFailed),
-            (None, Some(t)) if modified_secs > epoch_secs(t) => return Err(EngineError::PreconditionFailed),
+            (None, Some(t)) if modified_secs > epoch_secs(t) => {
+                return Err(EngineError::PreconditionFailed);
+            }
             _ => {}
         }
         match (self.if_none_match, self.if_modified_since) {
@@ -283,6 +339,61 @@ impl Preconditions<'_> {
             _ => Ok(()),
         }
     }
+}
+
+/// What a conditional write's If-Match / If-None-Match headers require.
+pub(crate) fn write_expect(
+    if_match: Option<&ETagCondition>,
+    if_none_match: Option<&ETagCondition>,
+) -> S3Result<strongbox_engine::Expect> {
+    use strongbox_engine::Expect;
+    match (if_match, if_none_match) {
+        (None, None) => Ok(Expect::Any),
+        (Some(ETagCondition::ETag(t)), None) => Ok(Expect::ETag(t.value().to_owned())),
+        (None, Some(ETagCondition::Any)) => Ok(Expect::Absent),
+        (Some(ETagCondition::Any), None) => Err(s3_error!(
+            NotImplemented,
+            "If-Match: * is not supported for writes"
+        )),
+        (None, Some(ETagCondition::ETag(_))) => Err(s3_error!(
+            NotImplemented,
+            "If-None-Match on a write only accepts *"
+        )),
+        (Some(_), Some(_)) => Err(s3_error!(
+            NotImplemented,
+            "If-Match and If-None-Match cannot be combined on a write"
+        )),
+    }
+}
+
+/// Content-Type S3 stores when the client sends none.
+pub(crate) const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
+
+pub(crate) fn content_type_or_default(t: Option<&dto::ContentType>) -> Option<String> {
+    Some(t.map_or_else(|| DEFAULT_CONTENT_TYPE.to_owned(), ToString::to_string))
+}
+
+/// The error for a failed GET/HEAD precondition; a 304 carries the
+/// validators (ETag, Last-Modified) as HTTP requires.
+pub(crate) fn precondition_error(e: EngineError, o: &ObjectRecord) -> S3Error {
+    let not_modified = matches!(e, EngineError::NotModified);
+    let mut err = s3_err(e);
+    if not_modified {
+        let mut h = HeaderMap::new();
+        if let Ok(v) = http::HeaderValue::from_str(&format!("\"{}\"", o.etag)) {
+            h.insert(http::header::ETAG, v);
+        }
+        let mut date = Vec::new();
+        if timestamp(o.last_modified_ms)
+            .format(dto::TimestampFormat::HttpDate, &mut date)
+            .is_ok()
+            && let Ok(v) = http::HeaderValue::from_bytes(&date)
+        {
+            h.insert(http::header::LAST_MODIFIED, v);
+        }
+        err.set_headers(h);
+    }
+    err
 }
 
 pub(crate) fn engine<T>(r: Result<T, EngineError>) -> S3Result<T> {

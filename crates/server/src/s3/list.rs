@@ -1,5 +1,5 @@
-use super::convert::{engine, etag, timestamp};
 use super::StrongboxS3;
+use super::convert::{engine, etag, timestamp};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as TOKEN;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -10,7 +10,12 @@ use strongbox_engine::{ListPage, ListQuery};
 const DEFAULT_MAX_KEYS: i32 = 1000;
 
 /// Characters left as they are under `encoding-type=url`.
-const URL_SAFE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
+const URL_SAFE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
 
 struct Encoder(bool);
 
@@ -19,12 +24,19 @@ impl Encoder {
         match e.map(EncodingType::as_str) {
             None => Ok(Self(false)),
             Some("url") => Ok(Self(true)),
-            Some(_) => Err(s3_error!(InvalidArgument, "Invalid Encoding Method specified in Request")),
+            Some(_) => Err(s3_error!(
+                InvalidArgument,
+                "Invalid Encoding Method specified in Request"
+            )),
         }
     }
 
     fn apply(&self, s: String) -> String {
-        if self.0 { utf8_percent_encode(&s, URL_SAFE).to_string() } else { s }
+        if self.0 {
+            utf8_percent_encode(&s, URL_SAFE).to_string()
+        } else {
+            s
+        }
     }
 }
 
@@ -37,7 +49,13 @@ fn max_keys(v: Option<i32>) -> S3Result<usize> {
 }
 
 impl StrongboxS3 {
-    async fn page(&self, bucket: &str, q: &ListQuery, enc: &Encoder, with_owner: bool) -> S3Result<(ListPage, Vec<Object>, Vec<CommonPrefix>)> {
+    async fn page(
+        &self,
+        bucket: &str,
+        q: &ListQuery,
+        enc: &Encoder,
+        with_owner: bool,
+    ) -> S3Result<(ListPage, Vec<Object>, Vec<CommonPrefix>)> {
         let page = engine(self.engine.list_objects(bucket, q).await)?;
         let owner = if with_owner {
             let b = engine(self.engine.bucket(bucket).await)?;
@@ -53,16 +71,27 @@ impl StrongboxS3 {
                 size: i64::try_from(o.size).ok(),
                 e_tag: Some(etag(&o.etag)),
                 last_modified: Some(timestamp(o.last_modified_ms)),
-                storage_class: Some(ObjectStorageClass::from_static(ObjectStorageClass::STANDARD)),
+                storage_class: Some(ObjectStorageClass::from_static(
+                    ObjectStorageClass::STANDARD,
+                )),
                 owner: owner.clone(),
                 ..Default::default()
             })
             .collect();
-        let prefixes = page.common_prefixes.iter().map(|p| CommonPrefix { prefix: Some(enc.apply(p.clone())) }).collect();
+        let prefixes = page
+            .common_prefixes
+            .iter()
+            .map(|p| CommonPrefix {
+                prefix: Some(enc.apply(p.clone())),
+            })
+            .collect();
         Ok((page, objects, prefixes))
     }
 
-    pub(super) async fn do_list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
+    pub(super) async fn do_list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
         let i = req.input;
         let enc = Encoder::new(i.encoding_type.as_ref())?;
         let max = max_keys(i.max_keys)?;
@@ -72,15 +101,33 @@ impl StrongboxS3 {
                     .decode(t)
                     .ok()
                     .and_then(|b| String::from_utf8(b).ok())
-                    .ok_or_else(|| s3_error!(InvalidArgument, "The continuation token provided is incorrect"))?,
+                    .ok_or_else(|| {
+                        s3_error!(
+                            InvalidArgument,
+                            "The continuation token provided is incorrect"
+                        )
+                    })?,
             ),
             None => None,
         };
-        let after = after_token.or_else(|| i.start_after.clone()).filter(|s| !s.is_empty());
-        let q = ListQuery { prefix: i.prefix.clone().unwrap_or_default(), delimiter: i.delimiter.clone(), after, max_keys: max };
-        let (page, objects, prefixes) = self.page(&i.bucket, &q, &enc, i.fetch_owner.unwrap_or(false)).await?;
+        let after = after_token
+            .or_else(|| i.start_after.clone())
+            .filter(|s| !s.is_empty());
+        let q = ListQuery {
+            prefix: i.prefix.clone().unwrap_or_default(),
+            delimiter: i.delimiter.clone(),
+            after,
+            max_keys: max,
+        };
+        let (page, objects, prefixes) = self
+            .page(&i.bucket, &q, &enc, i.fetch_owner.unwrap_or(false))
+            .await?;
         let key_count = i32::try_from(objects.len() + prefixes.len()).unwrap_or(i32::MAX);
-        let next = if page.is_truncated { page.last.as_ref().map(|l| TOKEN.encode(l)) } else { None };
+        let next = if page.is_truncated {
+            page.last.as_ref().map(|l| TOKEN.encode(l))
+        } else {
+            None
+        };
         Ok(S3Response::new(ListObjectsV2Output {
             name: Some(i.bucket),
             prefix: Some(enc.apply(q.prefix)),
@@ -98,7 +145,10 @@ impl StrongboxS3 {
         }))
     }
 
-    pub(super) async fn do_list_objects(&self, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
+    pub(super) async fn do_list_objects(
+        &self,
+        req: S3Request<ListObjectsInput>,
+    ) -> S3Result<S3Response<ListObjectsOutput>> {
         let i = req.input;
         let enc = Encoder::new(i.encoding_type.as_ref())?;
         let max = max_keys(i.max_keys)?;
@@ -110,7 +160,9 @@ impl StrongboxS3 {
         };
         let (page, objects, prefixes) = self.page(&i.bucket, &q, &enc, true).await?;
         // As AWS: NextMarker only when a delimiter was given (otherwise the last Key serves).
-        let next_marker = (page.is_truncated && i.delimiter.is_some()).then(|| page.last.clone().map(|l| enc.apply(l))).flatten();
+        let next_marker = (page.is_truncated && i.delimiter.is_some())
+            .then(|| page.last.clone().map(|l| enc.apply(l)))
+            .flatten();
         Ok(S3Response::new(ListObjectsOutput {
             name: Some(i.bucket),
             prefix: Some(enc.apply(q.prefix)),

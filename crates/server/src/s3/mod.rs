@@ -49,7 +49,10 @@ pub(crate) fn s3_err(e: EngineError) -> S3Error {
         E::Body(inner) => return body_error(inner),
         E::Internal(cause) => {
             tracing::error!(%cause, "internal error");
-            return s3_error!(InternalError, "We encountered an internal error. Please try again.");
+            return s3_error!(
+                InternalError,
+                "We encountered an internal error. Please try again."
+            );
         }
     };
     S3Error::with_message(code, msg)
@@ -62,7 +65,10 @@ fn body_error(inner: strongbox_engine::BoxError) -> S3Error {
         Ok(e) => *e,
         Err(other) => {
             tracing::info!(error = %other, "request body ended early");
-            s3_error!(IncompleteBody, "You did not provide the number of bytes specified by the Content-Length HTTP header.")
+            s3_error!(
+                IncompleteBody,
+                "You did not provide the number of bytes specified by the Content-Length HTTP header."
+            )
         }
     }
 }
@@ -85,9 +91,17 @@ pub(crate) fn caller_account<T>(req: &S3Request<T>) -> S3Result<AccountId> {
 
 impl StrongboxS3 {
     pub(crate) async fn owner_of(&self, account: &AccountId) -> S3Result<Owner> {
-        let acct: Option<Account> = self.engine.meta().get_account(account.as_str()).await.map_err(|e| s3_err(e.into()))?;
+        let acct: Option<Account> = self
+            .engine
+            .meta()
+            .get_account(account.as_str())
+            .await
+            .map_err(|e| s3_err(e.into()))?;
         Ok(Owner {
-            id: Some(acct.as_ref().map_or_else(|| account.to_string(), |a| a.canonical_id.clone())),
+            id: Some(
+                acct.as_ref()
+                    .map_or_else(|| account.to_string(), |a| a.canonical_id.clone()),
+            ),
             display_name: acct.map(|a| a.name),
         })
     }
@@ -95,19 +109,31 @@ impl StrongboxS3 {
 
 #[async_trait::async_trait]
 impl S3 for StrongboxS3 {
-    async fn list_buckets(&self, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
+    async fn list_buckets(
+        &self,
+        req: S3Request<ListBucketsInput>,
+    ) -> S3Result<S3Response<ListBucketsOutput>> {
         context(&req)?;
         self.do_list_buckets(req).await
     }
-    async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
+    async fn create_bucket(
+        &self,
+        req: S3Request<CreateBucketInput>,
+    ) -> S3Result<S3Response<CreateBucketOutput>> {
         context(&req)?;
         self.do_create_bucket(req).await
     }
-    async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
+    async fn head_bucket(
+        &self,
+        req: S3Request<HeadBucketInput>,
+    ) -> S3Result<S3Response<HeadBucketOutput>> {
         context(&req)?;
         self.do_head_bucket(req).await
     }
-    async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
+    async fn delete_bucket(
+        &self,
+        req: S3Request<DeleteBucketInput>,
+    ) -> S3Result<S3Response<DeleteBucketOutput>> {
         context(&req)?;
         self.do_delete_bucket(req).await
     }
@@ -118,11 +144,17 @@ impl S3 for StrongboxS3 {
         context(&req)?;
         self.do_get_bucket_location(req).await
     }
-    async fn put_bucket_tagging(&self, req: S3Request<PutBucketTaggingInput>) -> S3Result<S3Response<PutBucketTaggingOutput>> {
+    async fn put_bucket_tagging(
+        &self,
+        req: S3Request<PutBucketTaggingInput>,
+    ) -> S3Result<S3Response<PutBucketTaggingOutput>> {
         context(&req)?;
         self.do_put_bucket_tagging(req).await
     }
-    async fn get_bucket_tagging(&self, req: S3Request<GetBucketTaggingInput>) -> S3Result<S3Response<GetBucketTaggingOutput>> {
+    async fn get_bucket_tagging(
+        &self,
+        req: S3Request<GetBucketTaggingInput>,
+    ) -> S3Result<S3Response<GetBucketTaggingOutput>> {
         context(&req)?;
         self.do_get_bucket_tagging(req).await
     }
@@ -133,35 +165,59 @@ impl S3 for StrongboxS3 {
         context(&req)?;
         self.do_delete_bucket_tagging(req).await
     }
-    async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+    async fn put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
         context(&req)?;
         self.do_put_object(req).await
     }
-    async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+    async fn get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
         context(&req)?;
         self.do_get_object(req).await
     }
-    async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+    async fn head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
         context(&req)?;
         self.do_head_object(req).await
     }
-    async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
         context(&req)?;
         self.do_delete_object(req).await
     }
-    async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
+    async fn delete_objects(
+        &self,
+        req: S3Request<DeleteObjectsInput>,
+    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
         context(&req)?;
         self.do_delete_objects(req).await
     }
-    async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
+    async fn copy_object(
+        &self,
+        req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
         context(&req)?;
         self.do_copy_object(req).await
     }
-    async fn put_object_tagging(&self, req: S3Request<PutObjectTaggingInput>) -> S3Result<S3Response<PutObjectTaggingOutput>> {
+    async fn put_object_tagging(
+        &self,
+        req: S3Request<PutObjectTaggingInput>,
+    ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
         context(&req)?;
         self.do_put_object_tagging(req).await
     }
-    async fn get_object_tagging(&self, req: S3Request<GetObjectTaggingInput>) -> S3Result<S3Response<GetObjectTaggingOutput>> {
+    async fn get_object_tagging(
+        &self,
+        req: S3Request<GetObjectTaggingInput>,
+    ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
         context(&req)?;
         self.do_get_object_tagging(req).await
     }
@@ -172,11 +228,17 @@ impl S3 for StrongboxS3 {
         context(&req)?;
         self.do_delete_object_tagging(req).await
     }
-    async fn list_objects(&self, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
+    async fn list_objects(
+        &self,
+        req: S3Request<ListObjectsInput>,
+    ) -> S3Result<S3Response<ListObjectsOutput>> {
         context(&req)?;
         self.do_list_objects(req).await
     }
-    async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
         context(&req)?;
         self.do_list_objects_v2(req).await
     }
@@ -187,11 +249,17 @@ impl S3 for StrongboxS3 {
         context(&req)?;
         self.do_create_multipart_upload(req).await
     }
-    async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+    async fn upload_part(
+        &self,
+        req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
         context(&req)?;
         self.do_upload_part(req).await
     }
-    async fn upload_part_copy(&self, req: S3Request<UploadPartCopyInput>) -> S3Result<S3Response<UploadPartCopyOutput>> {
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
         context(&req)?;
         self.do_upload_part_copy(req).await
     }
@@ -209,7 +277,10 @@ impl S3 for StrongboxS3 {
         context(&req)?;
         self.do_abort_multipart_upload(req).await
     }
-    async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+    async fn list_parts(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
         context(&req)?;
         self.do_list_parts(req).await
     }

@@ -10,7 +10,9 @@ use strongbox_policy::{Request, Resource, authorize};
 const MAX_LIST_PARTS: i32 = 1000;
 
 fn sse_s3() -> Option<ServerSideEncryption> {
-    Some(ServerSideEncryption::from_static(ServerSideEncryption::AES256))
+    Some(ServerSideEncryption::from_static(
+        ServerSideEncryption::AES256,
+    ))
 }
 
 /// Parses `bytes=first-last` (both required, inclusive) against the source size.
@@ -24,13 +26,19 @@ fn copy_range(v: Option<&str>, size: u64) -> S3Result<std::ops::Range<u64>> {
             "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy"
         )
     };
-    let (a, b) = v.strip_prefix("bytes=").and_then(|r| r.split_once('-')).ok_or_else(bad)?;
+    let (a, b) = v
+        .strip_prefix("bytes=")
+        .and_then(|r| r.split_once('-'))
+        .ok_or_else(bad)?;
     let (first, last): (u64, u64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
     if first > last {
         return Err(bad());
     }
     if last >= size {
-        return Err(s3_error!(InvalidRange, "The requested range is not satisfiable"));
+        return Err(s3_error!(
+            InvalidRange,
+            "The requested range is not satisfiable"
+        ));
     }
     Ok(first..last + 1)
 }
@@ -38,7 +46,13 @@ fn copy_range(v: Option<&str>, size: u64) -> S3Result<std::ops::Range<u64>> {
 impl StrongboxS3 {
     async fn initiator(&self, u: &UploadRecord) -> S3Result<(Initiator, Owner)> {
         let owner = self.owner_of(&u.owner).await?;
-        Ok((Initiator { id: owner.id.clone(), display_name: owner.display_name.clone() }, owner))
+        Ok((
+            Initiator {
+                id: owner.id.clone(),
+                display_name: owner.display_name.clone(),
+            },
+            owner,
+        ))
     }
 
     pub(super) async fn do_create_multipart_upload(
@@ -49,17 +63,31 @@ impl StrongboxS3 {
         let mut i = req.input;
         let key = object_key(&i.key)?;
         if i.sse_customer_algorithm.is_some() {
-            return Err(s3_error!(NotImplemented, "Server-side encryption with customer-provided keys is not implemented yet."));
+            return Err(s3_error!(
+                NotImplemented,
+                "Server-side encryption with customer-provided keys is not implemented yet."
+            ));
         }
-        match i.server_side_encryption.as_ref().map(ServerSideEncryption::as_str) {
+        match i
+            .server_side_encryption
+            .as_ref()
+            .map(ServerSideEncryption::as_str)
+        {
             None | Some("AES256") => {}
-            Some("aws:kms" | "aws:kms:dsse") => return Err(s3_error!(NotImplemented, "SSE-KMS is not implemented yet.")),
-            Some(_) => return Err(s3_error!(InvalidArgument, "The encryption method specified is not supported")),
+            Some("aws:kms" | "aws:kms:dsse") => {
+                return Err(s3_error!(NotImplemented, "SSE-KMS is not implemented yet."));
+            }
+            Some(_) => {
+                return Err(s3_error!(
+                    InvalidArgument,
+                    "The encryption method specified is not supported"
+                ));
+            }
         }
         let algorithm = checksum_algorithm(i.checksum_algorithm.as_ref())?;
         let opts = PutOptions {
             content: ContentHeaders {
-                content_type: i.content_type.as_ref().map(ToString::to_string),
+                content_type: content_type_or_default(i.content_type.as_ref()),
                 content_encoding: i.content_encoding.take(),
                 content_disposition: i.content_disposition.take(),
                 content_language: i.content_language.take(),
@@ -70,9 +98,14 @@ impl StrongboxS3 {
             tags: tagging_header(i.tagging.as_deref())?,
             compute: vec![],
             store_checksum: algorithm,
+            expect: strongbox_engine::Expect::Any,
         };
         let checksum_type = i.checksum_type.as_ref().map(|t| t.as_str().to_owned());
-        let u = engine(self.engine.create_upload(&i.bucket, &key, &account, opts, checksum_type).await)?;
+        let u = engine(
+            self.engine
+                .create_upload(&i.bucket, &key, &account, opts, checksum_type)
+                .await,
+        )?;
         Ok(S3Response::new(CreateMultipartUploadOutput {
             bucket: Some(i.bucket),
             key: Some(i.key),
@@ -84,10 +117,16 @@ impl StrongboxS3 {
         }))
     }
 
-    pub(super) async fn do_upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+    pub(super) async fn do_upload_part(
+        &self,
+        req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
         let mut i = req.input;
         if i.content_length.is_none() && !req.headers.contains_key("x-amz-decoded-content-length") {
-            return Err(s3_error!(MissingContentLength, "You must provide the Content-Length HTTP header."));
+            return Err(s3_error!(
+                MissingContentLength,
+                "You must provide the Content-Length HTTP header."
+            ));
         }
         let plan = ChecksumPlan::new(
             &req.headers,
@@ -102,13 +141,28 @@ impl StrongboxS3 {
             i.content_md5.as_ref(),
             req.trailing_headers.clone(),
         )?;
-        let body = i.body.take().unwrap_or_else(|| StreamingBlob::from(Bytes::new()));
+        let body = i
+            .body
+            .take()
+            .unwrap_or_else(|| StreamingBlob::from(Bytes::new()));
         let part = engine(
             self.engine
-                .upload_part(&i.bucket, &i.key, &i.upload_id, i.part_number, body, &plan.compute(), |d| plan.verify(d))
+                .upload_part(
+                    &i.bucket,
+                    &i.key,
+                    &i.upload_id,
+                    i.part_number,
+                    body,
+                    &plan.compute(),
+                    |d| plan.verify(d),
+                )
                 .await,
         )?;
-        let mut out = UploadPartOutput { e_tag: Some(etag(&part.etag)), server_side_encryption: sse_s3(), ..Default::default() };
+        let mut out = UploadPartOutput {
+            e_tag: Some(etag(&part.etag)),
+            server_side_encryption: sse_s3(),
+            ..Default::default()
+        };
         let upload = engine(self.engine.upload(&i.bucket, &i.key, &i.upload_id).await);
         if let (Ok(u), Some(v)) = (upload, &part.checksum)
             && let Some(a) = &u.doc.checksum_algorithm
@@ -124,15 +178,26 @@ impl StrongboxS3 {
     ) -> S3Result<S3Response<UploadPartCopyOutput>> {
         let ctx = context(&req)?.clone();
         let i = req.input;
-        let CopySource::Bucket { bucket: sb, key: sk, version_id } = &i.copy_source else {
-            return Err(s3_error!(NotImplemented, "Copying from an access point is not implemented yet."));
+        let CopySource::Bucket {
+            bucket: sb,
+            key: sk,
+            version_id,
+        } = &i.copy_source
+        else {
+            return Err(s3_error!(
+                NotImplemented,
+                "Copying from an access point is not implemented yet."
+            ));
         };
         if version_id.as_deref().is_some_and(|v| v != "null") {
             return Err(s3_error!(InvalidArgument, "Invalid version id specified"));
         }
         let src_owner = engine(self.engine.bucket(sb).await)?.owner;
-        let decision =
-            authorize(&Request { principal: &ctx.principal, action: "s3:GetObject", resource: &Resource::Bucket { owner: src_owner } });
+        let decision = authorize(&Request {
+            principal: &ctx.principal,
+            action: "s3:GetObject",
+            resource: &Resource::Bucket { owner: src_owner },
+        });
         if !decision.is_allowed() {
             return Err(s3_error!(AccessDenied, "Access Denied"));
         }
@@ -149,9 +214,23 @@ impl StrongboxS3 {
         let body = engine(self.engine.read(&src, range))?;
         let part = engine(
             self.engine
-                .upload_part(&i.bucket, &i.key, &i.upload_id, i.part_number, body, &[], |d| {
-                    if d.size == expected { Ok(()) } else { Err(EngineError::Internal("copy source changed while reading".into())) }
-                })
+                .upload_part(
+                    &i.bucket,
+                    &i.key,
+                    &i.upload_id,
+                    i.part_number,
+                    body,
+                    &[],
+                    |d| {
+                        if d.size == expected {
+                            Ok(())
+                        } else {
+                            Err(EngineError::Internal(
+                                "copy source changed while reading".into(),
+                            ))
+                        }
+                    },
+                )
                 .await,
         )?;
         Ok(S3Response::new(UploadPartCopyOutput {
@@ -174,13 +253,33 @@ impl StrongboxS3 {
         let requested: Vec<CompletePart> = parts
             .into_iter()
             .map(|p| {
-                let part_number = p.part_number.and_then(|n| u32::try_from(n).ok()).ok_or_else(|| s3_err(EngineError::MalformedXml))?;
-                let etag = p.e_tag.map(|e| e.value().to_owned()).ok_or_else(|| s3_err(EngineError::MalformedXml))?;
-                let checksum = p.checksum_crc32.or(p.checksum_crc32c).or(p.checksum_crc64nvme).or(p.checksum_sha1).or(p.checksum_sha256);
-                Ok(CompletePart { part_number, etag, checksum })
+                let part_number = p
+                    .part_number
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| s3_err(EngineError::MalformedXml))?;
+                let etag = p
+                    .e_tag
+                    .map(|e| e.value().to_owned())
+                    .ok_or_else(|| s3_err(EngineError::MalformedXml))?;
+                let checksum = p
+                    .checksum_crc32
+                    .or(p.checksum_crc32c)
+                    .or(p.checksum_crc64nvme)
+                    .or(p.checksum_sha1)
+                    .or(p.checksum_sha256);
+                Ok(CompletePart {
+                    part_number,
+                    etag,
+                    checksum,
+                })
             })
             .collect::<S3Result<_>>()?;
-        let rec = engine(self.engine.complete_upload(&i.bucket, &i.key, &i.upload_id, &requested).await)?;
+        let expect = write_expect(i.if_match.as_ref(), i.if_none_match.as_ref())?;
+        let rec = engine(
+            self.engine
+                .complete_upload(&i.bucket, &i.key, &i.upload_id, &requested, &expect)
+                .await,
+        )?;
         let mut out = CompleteMultipartUploadOutput {
             bucket: Some(i.bucket.clone()),
             key: Some(i.key.clone()),
@@ -200,16 +299,37 @@ impl StrongboxS3 {
         req: S3Request<AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
         let i = req.input;
-        engine(self.engine.abort_upload(&i.bucket, &i.key, &i.upload_id).await)?;
+        engine(
+            self.engine
+                .abort_upload(&i.bucket, &i.key, &i.upload_id)
+                .await,
+        )?;
         Ok(S3Response::new(AbortMultipartUploadOutput::default()))
     }
 
-    pub(super) async fn do_list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+    pub(super) async fn do_list_parts(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
         let i = req.input;
-        let max = i.max_parts.unwrap_or(MAX_LIST_PARTS).clamp(0, MAX_LIST_PARTS);
-        let after = i.part_number_marker.and_then(|m| u32::try_from(m).ok()).unwrap_or(0);
+        let max = i
+            .max_parts
+            .unwrap_or(MAX_LIST_PARTS)
+            .clamp(0, MAX_LIST_PARTS);
+        let after = i
+            .part_number_marker
+            .and_then(|m| u32::try_from(m).ok())
+            .unwrap_or(0);
         let page = engine(
-            self.engine.list_parts(&i.bucket, &i.key, &i.upload_id, after, usize::try_from(max).unwrap_or(0)).await,
+            self.engine
+                .list_parts(
+                    &i.bucket,
+                    &i.key,
+                    &i.upload_id,
+                    after,
+                    usize::try_from(max).unwrap_or(0),
+                )
+                .await,
         )?;
         let (initiator, owner) = self.initiator(&page.upload).await?;
         let algorithm = page.upload.doc.checksum_algorithm.clone();
@@ -256,8 +376,15 @@ impl StrongboxS3 {
         let i = req.input;
         let max = i.max_uploads.unwrap_or(1000).clamp(0, 1000);
         let prefix = i.prefix.clone().unwrap_or_default();
-        let after = i.key_marker.as_deref().map(|k| (k, i.upload_id_marker.as_deref().unwrap_or("\u{10FFFF}")));
-        let page = engine(self.engine.list_uploads(&i.bucket, &prefix, after, usize::try_from(max).unwrap_or(0)).await)?;
+        let after = i
+            .key_marker
+            .as_deref()
+            .map(|k| (k, i.upload_id_marker.as_deref().unwrap_or("\u{10FFFF}")));
+        let page = engine(
+            self.engine
+                .list_uploads(&i.bucket, &prefix, after, usize::try_from(max).unwrap_or(0))
+                .await,
+        )?;
         let mut uploads = Vec::with_capacity(page.uploads.len());
         for u in &page.uploads {
             let (initiator, owner) = self.initiator(u).await?;
@@ -268,7 +395,11 @@ impl StrongboxS3 {
                 initiator: Some(initiator),
                 owner: Some(owner),
                 storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
-                checksum_algorithm: u.doc.checksum_algorithm.clone().map(ChecksumAlgorithm_::from),
+                checksum_algorithm: u
+                    .doc
+                    .checksum_algorithm
+                    .clone()
+                    .map(ChecksumAlgorithm_::from),
                 checksum_type: u.doc.checksum_type.clone().map(ChecksumType::from),
             });
         }
@@ -278,8 +409,14 @@ impl StrongboxS3 {
             prefix: i.prefix,
             key_marker: i.key_marker,
             upload_id_marker: i.upload_id_marker,
-            next_key_marker: page.is_truncated.then(|| last.map(|u| u.key.clone())).flatten(),
-            next_upload_id_marker: page.is_truncated.then(|| last.map(|u| u.upload_id.clone())).flatten(),
+            next_key_marker: page
+                .is_truncated
+                .then(|| last.map(|u| u.key.clone()))
+                .flatten(),
+            next_upload_id_marker: page
+                .is_truncated
+                .then(|| last.map(|u| u.upload_id.clone()))
+                .flatten(),
             max_uploads: Some(max),
             is_truncated: Some(page.is_truncated),
             uploads: Some(uploads),

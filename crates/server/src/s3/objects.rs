@@ -11,25 +11,42 @@ use strongbox_policy::{Request, Resource, authorize};
 const MAX_DELETE_KEYS: usize = 1000;
 
 fn sse_s3() -> Option<ServerSideEncryption> {
-    Some(ServerSideEncryption::from_static(ServerSideEncryption::AES256))
+    Some(ServerSideEncryption::from_static(
+        ServerSideEncryption::AES256,
+    ))
 }
 
 /// SSE-S3 is what every object gets; other modes arrive with the KMS work.
-fn check_sse(sse: Option<&ServerSideEncryption>, sse_c: Option<&SSECustomerAlgorithm>) -> S3Result<()> {
+fn check_sse(
+    sse: Option<&ServerSideEncryption>,
+    sse_c: Option<&SSECustomerAlgorithm>,
+) -> S3Result<()> {
     if sse_c.is_some() {
-        return Err(s3_error!(NotImplemented, "Server-side encryption with customer-provided keys is not implemented yet."));
+        return Err(s3_error!(
+            NotImplemented,
+            "Server-side encryption with customer-provided keys is not implemented yet."
+        ));
     }
     match sse.map(ServerSideEncryption::as_str) {
         None | Some("AES256") => Ok(()),
-        Some("aws:kms" | "aws:kms:dsse") => Err(s3_error!(NotImplemented, "SSE-KMS is not implemented yet.")),
-        Some(_) => Err(s3_error!(InvalidArgument, "The encryption method specified is not supported")),
+        Some("aws:kms" | "aws:kms:dsse") => {
+            Err(s3_error!(NotImplemented, "SSE-KMS is not implemented yet."))
+        }
+        Some(_) => Err(s3_error!(
+            InvalidArgument,
+            "The encryption method specified is not supported"
+        )),
     }
 }
 
 /// `aws-chunked` describes the upload's framing, not the object: S3 drops it.
 fn stored_content_encoding(v: Option<String>) -> Option<String> {
     let v = v?;
-    let kept: Vec<&str> = v.split(',').map(str::trim).filter(|t| !t.is_empty() && *t != "aws-chunked").collect();
+    let kept: Vec<&str> = v
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && *t != "aws-chunked")
+        .collect();
     (!kept.is_empty()).then(|| kept.join(","))
 }
 
@@ -49,17 +66,29 @@ macro_rules! object_headers {
         $out.expires = c.expires.clone();
         $out.server_side_encryption = sse_s3();
         $out.accept_ranges = Some("bytes".into());
-        $out.tag_count = (!o.doc.tags.is_empty()).then(|| i32::try_from(o.doc.tags.len()).unwrap_or(i32::MAX));
+        $out.tag_count =
+            (!o.doc.tags.is_empty()).then(|| i32::try_from(o.doc.tags.len()).unwrap_or(i32::MAX));
     }};
 }
 
 /// The byte range a GET/HEAD serves: (range, Content-Range value, parts count).
-fn plan_read(o: &ObjectRecord, range: Option<&Range>, part_number: Option<i32>) -> S3Result<(std::ops::Range<u64>, Option<String>, Option<i32>)> {
-    let content_range = |r: &std::ops::Range<u64>| format!("bytes {}-{}/{}", r.start, r.end.saturating_sub(1), o.size);
+fn plan_read(
+    o: &ObjectRecord,
+    range: Option<&Range>,
+    part_number: Option<i32>,
+) -> S3Result<(std::ops::Range<u64>, Option<String>, Option<i32>)> {
+    let content_range = |r: &std::ops::Range<u64>| {
+        format!("bytes {}-{}/{}", r.start, r.end.saturating_sub(1), o.size)
+    };
     match (range, part_number) {
-        (Some(_), Some(_)) => Err(s3_error!(InvalidRequest, "Cannot specify both Range header and partNumber query parameter.")),
+        (Some(_), Some(_)) => Err(s3_error!(
+            InvalidRequest,
+            "Cannot specify both Range header and partNumber query parameter."
+        )),
         (Some(r), None) => {
-            let r = r.check(o.size).map_err(|_| s3_err(EngineError::InvalidRange))?;
+            let r = r
+                .check(o.size)
+                .map_err(|_| s3_err(EngineError::InvalidRange))?;
             let cr = content_range(&r);
             Ok((r, Some(cr), None))
         }
@@ -89,12 +118,23 @@ fn plan_read(o: &ObjectRecord, range: Option<&Range>, part_number: Option<i32>) 
 }
 
 impl StrongboxS3 {
-    pub(super) async fn do_put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+    pub(super) async fn do_put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
         let mut input = req.input;
         let key = object_key(&input.key)?;
-        check_sse(input.server_side_encryption.as_ref(), input.sse_customer_algorithm.as_ref())?;
-        if input.content_length.is_none() && !req.headers.contains_key("x-amz-decoded-content-length") {
-            return Err(s3_error!(MissingContentLength, "You must provide the Content-Length HTTP header."));
+        check_sse(
+            input.server_side_encryption.as_ref(),
+            input.sse_customer_algorithm.as_ref(),
+        )?;
+        if input.content_length.is_none()
+            && !req.headers.contains_key("x-amz-decoded-content-length")
+        {
+            return Err(s3_error!(
+                MissingContentLength,
+                "You must provide the Content-Length HTTP header."
+            ));
         }
         let plan = ChecksumPlan::new(
             &req.headers,
@@ -111,7 +151,7 @@ impl StrongboxS3 {
         )?;
         let opts = PutOptions {
             content: ContentHeaders {
-                content_type: input.content_type.as_ref().map(ToString::to_string),
+                content_type: content_type_or_default(input.content_type.as_ref()),
                 content_encoding: stored_content_encoding(input.content_encoding.take()),
                 content_disposition: input.content_disposition.take(),
                 content_language: input.content_language.take(),
@@ -122,9 +162,17 @@ impl StrongboxS3 {
             tags: tagging_header(input.tagging.as_deref())?,
             compute: plan.compute(),
             store_checksum: Some(plan.stored()),
+            expect: write_expect(input.if_match.as_ref(), input.if_none_match.as_ref())?,
         };
-        let body = input.body.take().unwrap_or_else(|| StreamingBlob::from(Bytes::new()));
-        let rec = engine(self.engine.put_object(&input.bucket, &key, body, opts, |d| plan.verify(d)).await)?;
+        let body = input
+            .body
+            .take()
+            .unwrap_or_else(|| StreamingBlob::from(Bytes::new()));
+        let rec = engine(
+            self.engine
+                .put_object(&input.bucket, &key, body, opts, |d| plan.verify(d))
+                .await,
+        )?;
         let mut out = PutObjectOutput {
             e_tag: Some(etag(&rec.etag)),
             server_side_encryption: sse_s3(),
@@ -137,7 +185,10 @@ impl StrongboxS3 {
         Ok(S3Response::new(out))
     }
 
-    pub(super) async fn do_get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+    pub(super) async fn do_get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
         let i = &req.input;
         check_sse(None, i.sse_customer_algorithm.as_ref())?;
         let o = engine(self.engine.object(&i.bucket, &i.key).await)?;
@@ -147,7 +198,8 @@ impl StrongboxS3 {
             if_modified_since: i.if_modified_since.as_ref(),
             if_unmodified_since: i.if_unmodified_since.as_ref(),
         };
-        engine(pre.check(&o, EngineError::NotModified))?;
+        pre.check(&o, EngineError::NotModified)
+            .map_err(|e| precondition_error(e, &o))?;
         let (range, content_range, parts_count) = plan_read(&o, i.range.as_ref(), i.part_number)?;
         let len = range.end - range.start;
         let whole = content_range.is_none();
@@ -160,7 +212,11 @@ impl StrongboxS3 {
             ..Default::default()
         };
         object_headers!(out, &o);
-        if whole && i.checksum_mode.as_ref().is_some_and(|m| m.as_str() == ChecksumMode::ENABLED) {
+        if whole
+            && i.checksum_mode
+                .as_ref()
+                .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED)
+        {
             let c = ChecksumOut::of_object(&o);
             out.checksum_type = c.kind.clone();
             set_checksums!(out, c);
@@ -171,7 +227,10 @@ impl StrongboxS3 {
             out.content_type = v.parse().ok();
         }
         out.content_encoding = i.response_content_encoding.clone().or(out.content_encoding);
-        out.content_disposition = i.response_content_disposition.clone().or(out.content_disposition);
+        out.content_disposition = i
+            .response_content_disposition
+            .clone()
+            .or(out.content_disposition);
         out.content_language = i.response_content_language.clone().or(out.content_language);
         out.cache_control = i.response_cache_control.clone().or(out.cache_control);
         if let Some(t) = &i.response_expires {
@@ -183,7 +242,10 @@ impl StrongboxS3 {
         Ok(S3Response::new(out))
     }
 
-    pub(super) async fn do_head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+    pub(super) async fn do_head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
         let i = &req.input;
         check_sse(None, i.sse_customer_algorithm.as_ref())?;
         let o = engine(self.engine.object(&i.bucket, &i.key).await)?;
@@ -193,7 +255,8 @@ impl StrongboxS3 {
             if_modified_since: i.if_modified_since.as_ref(),
             if_unmodified_since: i.if_unmodified_since.as_ref(),
         };
-        engine(pre.check(&o, EngineError::NotModified))?;
+        pre.check(&o, EngineError::NotModified)
+            .map_err(|e| precondition_error(e, &o))?;
         let (range, content_range, parts_count) = plan_read(&o, i.range.as_ref(), i.part_number)?;
         let whole = content_range.is_none();
         let mut out = HeadObjectOutput {
@@ -203,21 +266,37 @@ impl StrongboxS3 {
             ..Default::default()
         };
         object_headers!(out, &o);
-        if whole && i.checksum_mode.as_ref().is_some_and(|m| m.as_str() == ChecksumMode::ENABLED) {
+        if whole
+            && i.checksum_mode
+                .as_ref()
+                .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED)
+        {
             let c = ChecksumOut::of_object(&o);
             out.checksum_type = c.kind.clone();
             set_checksums!(out, c);
         }
+        // A ranged HEAD is answered 206 by the outer service (s3s' HeadObject
+        // serializer always says 200).
         Ok(S3Response::new(out))
     }
 
-    pub(super) async fn do_delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
+    pub(super) async fn do_delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
         object_key(&req.input.key)?;
-        engine(self.engine.delete_object(&req.input.bucket, &req.input.key).await)?;
+        engine(
+            self.engine
+                .delete_object(&req.input.bucket, &req.input.key)
+                .await,
+        )?;
         Ok(S3Response::new(DeleteObjectOutput::default()))
     }
 
-    pub(super) async fn do_delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
+    pub(super) async fn do_delete_objects(
+        &self,
+        req: S3Request<DeleteObjectsInput>,
+    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
         let bucket = req.input.bucket;
         let delete = req.input.delete;
         if delete.objects.len() > MAX_DELETE_KEYS || delete.objects.is_empty() {
@@ -229,11 +308,18 @@ impl StrongboxS3 {
         for obj in delete.objects {
             let result = match object_key(&obj.key) {
                 Err(e) => Err(e),
-                Ok(_) => self.engine.delete_object(&bucket, &obj.key).await.map_err(s3_err),
+                Ok(_) => self
+                    .engine
+                    .delete_object(&bucket, &obj.key)
+                    .await
+                    .map_err(s3_err),
             };
             match result {
                 Ok(()) if quiet => {}
-                Ok(()) => deleted.push(DeletedObject { key: Some(obj.key), ..Default::default() }),
+                Ok(()) => deleted.push(DeletedObject {
+                    key: Some(obj.key),
+                    ..Default::default()
+                }),
                 Err(e) => errors.push(Error {
                     code: Some(e.code().as_str().to_owned()),
                     message: e.message().map(str::to_owned),
@@ -242,16 +328,34 @@ impl StrongboxS3 {
                 }),
             }
         }
-        Ok(S3Response::new(DeleteObjectsOutput { deleted: Some(deleted), errors: Some(errors), ..Default::default() }))
+        Ok(S3Response::new(DeleteObjectsOutput {
+            deleted: Some(deleted),
+            errors: Some(errors),
+            ..Default::default()
+        }))
     }
 
-    pub(super) async fn do_copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
+    pub(super) async fn do_copy_object(
+        &self,
+        req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
         let ctx = context(&req)?.clone();
         let mut i = req.input;
         let key = object_key(&i.key)?;
-        check_sse(i.server_side_encryption.as_ref(), i.sse_customer_algorithm.as_ref())?;
-        let CopySource::Bucket { bucket: src_bucket, key: src_key, version_id } = &i.copy_source else {
-            return Err(s3_error!(NotImplemented, "Copying from an access point is not implemented yet."));
+        check_sse(
+            i.server_side_encryption.as_ref(),
+            i.sse_customer_algorithm.as_ref(),
+        )?;
+        let CopySource::Bucket {
+            bucket: src_bucket,
+            key: src_key,
+            version_id,
+        } = &i.copy_source
+        else {
+            return Err(s3_error!(
+                NotImplemented,
+                "Copying from an access point is not implemented yet."
+            ));
         };
         if version_id.as_deref().is_some_and(|v| v != "null") {
             return Err(s3_error!(InvalidArgument, "Invalid version id specified"));
@@ -284,9 +388,14 @@ impl StrongboxS3 {
             Some("REPLACE") => true,
             Some(_) => return Err(s3_error!(InvalidArgument, "Unknown tagging directive.")),
         };
-        let changes_something = replace_meta || i.storage_class.is_some() || i.server_side_encryption.is_some()
+        let changes_something = replace_meta
+            || i.storage_class.is_some()
+            || i.server_side_encryption.is_some()
             || i.website_redirect_location.is_some();
-        if src_bucket.as_ref() == i.bucket.as_str() && src_key.as_ref() == key.as_str() && !changes_something {
+        if src_bucket.as_ref() == i.bucket.as_str()
+            && src_key.as_ref() == key.as_str()
+            && !changes_something
+        {
             return Err(s3_error!(
                 InvalidRequest,
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
@@ -294,7 +403,7 @@ impl StrongboxS3 {
         }
         let (content, meta) = if replace_meta {
             let content = ContentHeaders {
-                content_type: i.content_type.as_ref().map(ToString::to_string),
+                content_type: content_type_or_default(i.content_type.as_ref()),
                 content_encoding: i.content_encoding.take(),
                 content_disposition: i.content_disposition.take(),
                 content_language: i.content_language.take(),
@@ -305,11 +414,27 @@ impl StrongboxS3 {
         } else {
             (src.doc.content.clone(), src.doc.user_meta.clone())
         };
-        let tags = if replace_tags { tagging_header(i.tagging.as_deref())? } else { src.doc.tags.clone() };
+        let tags = if replace_tags {
+            tagging_header(i.tagging.as_deref())?
+        } else {
+            src.doc.tags.clone()
+        };
         let algorithm = checksum_algorithm(i.checksum_algorithm.as_ref())?
-            .or_else(|| src.doc.checksum.as_ref().and_then(|c| strongbox_engine::ChecksumAlgorithm::parse(&c.algorithm)))
+            .or_else(|| {
+                src.doc
+                    .checksum
+                    .as_ref()
+                    .and_then(|c| strongbox_engine::ChecksumAlgorithm::parse(&c.algorithm))
+            })
             .unwrap_or(strongbox_engine::ChecksumAlgorithm::Crc64Nvme);
-        let opts = PutOptions { content, user_meta: meta, tags, compute: vec![algorithm], store_checksum: Some(algorithm) };
+        let opts = PutOptions {
+            content,
+            user_meta: meta,
+            tags,
+            compute: vec![algorithm],
+            store_checksum: Some(algorithm),
+            expect: write_expect(i.if_match.as_ref(), i.if_none_match.as_ref())?,
+        };
         let rec = engine(self.engine.copy_object(&src, &i.bucket, &key, opts).await)?;
         let mut result = CopyObjectResult {
             e_tag: Some(etag(&rec.etag)),
@@ -331,7 +456,11 @@ impl StrongboxS3 {
         req: S3Request<PutObjectTaggingInput>,
     ) -> S3Result<S3Response<PutObjectTaggingOutput>> {
         let i = req.input;
-        engine(self.engine.set_object_tags(&i.bucket, &i.key, tags_from_dto(i.tagging)).await)?;
+        engine(
+            self.engine
+                .set_object_tags(&i.bucket, &i.key, tags_from_dto(i.tagging))
+                .await,
+        )?;
         Ok(S3Response::new(PutObjectTaggingOutput::default()))
     }
 
@@ -340,14 +469,21 @@ impl StrongboxS3 {
         req: S3Request<GetObjectTaggingInput>,
     ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
         let o = engine(self.engine.object(&req.input.bucket, &req.input.key).await)?;
-        Ok(S3Response::new(GetObjectTaggingOutput { tag_set: tags_to_dto(&o.doc.tags), version_id: None }))
+        Ok(S3Response::new(GetObjectTaggingOutput {
+            tag_set: tags_to_dto(&o.doc.tags),
+            version_id: None,
+        }))
     }
 
     pub(super) async fn do_delete_object_tagging(
         &self,
         req: S3Request<DeleteObjectTaggingInput>,
     ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
-        engine(self.engine.set_object_tags(&req.input.bucket, &req.input.key, vec![]).await)?;
+        engine(
+            self.engine
+                .set_object_tags(&req.input.bucket, &req.input.key, vec![])
+                .await,
+        )?;
         Ok(S3Response::new(DeleteObjectTaggingOutput::default()))
     }
 }
