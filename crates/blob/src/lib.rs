@@ -120,9 +120,7 @@ impl BlobStore {
         let mut shards = fs::read_dir(&blobs).await.map_err(io_err(&blobs))?;
         while let Some(shard) = shards.next_entry().await.map_err(io_err(&blobs))? {
             let shard_path = shard.path();
-            let mut files = fs::read_dir(&shard_path)
-                .await
-                .map_err(io_err(&shard_path))?;
+            let mut files = fs::read_dir(&shard_path).await.map_err(io_err(&shard_path))?;
             while let Some(f) = files.next_entry().await.map_err(io_err(&shard_path))? {
                 let name = f.file_name().to_string_lossy().into_owned();
                 if !referenced.contains(&name) {
@@ -236,10 +234,7 @@ mod tests {
         let mut w = store.create().await.unwrap();
         w.write_all(b"partial").await.unwrap();
         drop(w);
-        assert_eq!(
-            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
-            0
-        );
+        assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
     }
 
     #[tokio::test]
@@ -254,14 +249,8 @@ mod tests {
         orphan.write_all(b"o").await.unwrap();
         let orphan = orphan.commit().await.unwrap();
         let store = BlobStore::open(dir.path()).await.unwrap();
-        assert_eq!(
-            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
-            0
-        );
-        let removed = store
-            .collect_garbage(&HashSet::from([keep.clone()]))
-            .await
-            .unwrap();
+        assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+        let removed = store.collect_garbage(&HashSet::from([keep.clone()])).await.unwrap();
         assert_eq!(removed, 1);
         assert!(store.path_of(&keep).exists() && !store.path_of(&orphan).exists());
     }

@@ -68,25 +68,14 @@ pub fn resolve(a: ServeArgs) -> anyhow::Result<Config> {
         .data_dir
         .or(file.data_dir)
         .unwrap_or_else(|| PathBuf::from("strongbox-data"));
-    let http_addr = listen_addr(
-        "http_addr",
-        a.http_addr.or(file.http_addr),
-        "127.0.0.1:9080",
-    )?;
-    let https_addr = listen_addr(
-        "https_addr",
-        a.https_addr.or(file.https_addr),
-        "127.0.0.1:9443",
-    )?;
+    let http_addr = listen_addr("http_addr", a.http_addr.or(file.http_addr), "127.0.0.1:9080")?;
+    let https_addr = listen_addr("https_addr", a.https_addr.or(file.https_addr), "127.0.0.1:9443")?;
     let tls_cert = a.tls_cert.or(file.tls_cert);
     let tls_key = a.tls_key.or(file.tls_key);
     if tls_cert.is_some() != tls_key.is_some() {
         bail!("tls_cert and tls_key must be given together");
     }
-    let region = a
-        .region
-        .or(file.region)
-        .unwrap_or_else(|| "us-east-1".into());
+    let region = a.region.or(file.region).unwrap_or_else(|| "us-east-1".into());
     if region.is_empty()
         || !region
             .bytes()
@@ -98,10 +87,7 @@ pub fn resolve(a: ServeArgs) -> anyhow::Result<Config> {
         .base_domain
         .or(file.base_domains)
         .unwrap_or_else(|| vec!["localhost".into()]);
-    if base_domains
-        .iter()
-        .any(|d| d.is_empty() || d.contains(['/', ':', ' ']))
-    {
+    if base_domains.iter().any(|d| d.is_empty() || d.contains(['/', ':', ' '])) {
         bail!("base_domains: each entry must be a bare DNS name (got {base_domains:?})");
     }
     let root_key = match std::env::var("STRONGBOX_ROOT_KEY") {
@@ -131,9 +117,7 @@ pub fn resolve(a: ServeArgs) -> anyhow::Result<Config> {
         sigv2: a.sigv2.or(file.sigv2).unwrap_or(true),
         root_credentials,
         root_key,
-        shutdown_timeout: Duration::from_secs(
-            a.shutdown_timeout.or(file.shutdown_timeout).unwrap_or(30),
-        ),
+        shutdown_timeout: Duration::from_secs(a.shutdown_timeout.or(file.shutdown_timeout).unwrap_or(30)),
     })
 }
 
@@ -143,22 +127,14 @@ fn load_file(explicit: Option<&PathBuf>) -> anyhow::Result<FileConfig> {
         None if PathBuf::from("strongbox.toml").exists() => PathBuf::from("strongbox.toml"),
         None => return Ok(FileConfig::default()),
     };
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     toml::from_str(&text).map_err(|e| {
-        anyhow!("{}: {}", path.display(), e.message()).context(
-            e.span()
-                .map(|s| format!("at byte {}", s.start))
-                .unwrap_or_default(),
-        )
+        anyhow!("{}: {}", path.display(), e.message())
+            .context(e.span().map(|s| format!("at byte {}", s.start)).unwrap_or_default())
     })
 }
 
-fn listen_addr(
-    field: &str,
-    value: Option<String>,
-    default: &str,
-) -> anyhow::Result<Option<SocketAddr>> {
+fn listen_addr(field: &str, value: Option<String>, default: &str) -> anyhow::Result<Option<SocketAddr>> {
     let v = value.unwrap_or_else(|| default.to_owned());
     if v.eq_ignore_ascii_case("off") {
         return Ok(None);
@@ -179,10 +155,7 @@ mod tests {
             config: Some(PathBuf::from("/nonexistent/none.toml")),
             ..Default::default()
         });
-        assert!(
-            c.is_err(),
-            "a named config file that does not exist is an error"
-        );
+        assert!(c.is_err(), "a named config file that does not exist is an error");
         let c = resolve(ServeArgs {
             http_addr: Some("off".into()),
             ..Default::default()
@@ -224,11 +197,7 @@ mod tests {
         })
         .unwrap();
         assert_eq!(c.region, "eu-west-1");
-        assert_eq!(
-            c.http_addr,
-            Some("127.0.0.1:2".parse().unwrap()),
-            "flag beats file"
-        );
+        assert_eq!(c.http_addr, Some("127.0.0.1:2".parse().unwrap()), "flag beats file");
         std::fs::write(&f, "regoin = \"eu-west-1\"\n").unwrap();
         let e = resolve(ServeArgs {
             config: Some(f),

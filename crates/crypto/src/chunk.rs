@@ -25,8 +25,8 @@ struct BlobContext {
 
 impl BlobContext {
     fn new(key: &DataKey, identity: &ObjectIdentity, header: Header) -> Result<Self, CryptoError> {
-        let unbound = UnboundKey::new(&AES_256_GCM, key.bytes())
-            .map_err(|_| CryptoError::BadKeyLength(key.bytes().len()))?;
+        let unbound =
+            UnboundKey::new(&AES_256_GCM, key.bytes()).map_err(|_| CryptoError::BadKeyLength(key.bytes().len()))?;
         Ok(BlobContext {
             key: LessSafeKey::new(unbound),
             nonce_prefix: header.nonce_prefix,
@@ -77,10 +77,7 @@ pub struct ChunkSealer {
 impl ChunkSealer {
     /// Starts a blob with a fresh random nonce prefix; returns the sealer and
     /// the header to write before the first chunk.
-    pub fn new(
-        key: &DataKey,
-        identity: &ObjectIdentity,
-    ) -> Result<(ChunkSealer, [u8; HEADER_LEN]), CryptoError> {
+    pub fn new(key: &DataKey, identity: &ObjectIdentity) -> Result<(ChunkSealer, [u8; HEADER_LEN]), CryptoError> {
         let mut nonce_prefix = [0u8; NONCE_PREFIX_LEN];
         fill_random(&mut nonce_prefix)?;
         ChunkSealer::with_nonce_prefix(key, identity, nonce_prefix)
@@ -115,20 +112,14 @@ impl ChunkSealer {
             (true, _) => (1..=CHUNK_SIZE).contains(&buf.len()),
         };
         if !len_ok {
-            return Err(CryptoError::ChunkLength {
-                index,
-                len: buf.len(),
-            });
+            return Err(CryptoError::ChunkLength { index, len: buf.len() });
         }
         let nonce = self.ctx.nonce(index)?;
         let aad = self.ctx.aad(index, is_final);
         self.ctx
             .key
             .seal_in_place_append_tag(nonce, Aad::from(aad), buf)
-            .map_err(|_| CryptoError::ChunkLength {
-                index,
-                len: buf.len(),
-            })?;
+            .map_err(|_| CryptoError::ChunkLength { index, len: buf.len() })?;
         self.next_index += 1;
         self.finished = is_final;
         Ok(())
@@ -163,11 +154,7 @@ impl ChunkOpener {
     /// Validates the header (length, magic, version, algorithm, chunk size).
     /// The header's integrity is verified with every chunk, since it is part
     /// of each chunk's associated data.
-    pub fn new(
-        key: &DataKey,
-        identity: &ObjectIdentity,
-        header: &[u8],
-    ) -> Result<ChunkOpener, CryptoError> {
+    pub fn new(key: &DataKey, identity: &ObjectIdentity, header: &[u8]) -> Result<ChunkOpener, CryptoError> {
         let header = Header::parse(header)?;
         Ok(ChunkOpener {
             ctx: BlobContext::new(key, identity, header)?,
@@ -180,10 +167,7 @@ impl ChunkOpener {
     /// On failure `buf`'s contents are unspecified and must be discarded.
     pub fn open(&self, index: u64, is_final: bool, buf: &mut Vec<u8>) -> Result<(), CryptoError> {
         if !(TAG_LEN..=CHUNK_SIZE + TAG_LEN).contains(&buf.len()) {
-            return Err(CryptoError::ChunkLength {
-                index,
-                len: buf.len(),
-            });
+            return Err(CryptoError::ChunkLength { index, len: buf.len() });
         }
         let nonce = self.ctx.nonce(index)?;
         let aad = self.ctx.aad(index, is_final);
@@ -240,10 +224,7 @@ mod tests {
         sealer.seal_next(&mut vec![1u8], true)?;
         assert!(sealer.is_finished());
         assert_eq!(sealer.next_index(), 2);
-        assert_eq!(
-            sealer.seal_next(&mut vec![1u8], true),
-            Err(CryptoError::SealerFinished)
-        );
+        assert_eq!(sealer.seal_next(&mut vec![1u8], true), Err(CryptoError::SealerFinished));
         Ok(())
     }
 
@@ -267,10 +248,7 @@ mod tests {
             opener.open(u64::from(u32::MAX), true, &mut tag_only),
             Err(CryptoError::TooManyChunks)
         );
-        assert_eq!(
-            opener.open(0, true, &mut tag_only),
-            Err(CryptoError::Authentication)
-        );
+        assert_eq!(opener.open(0, true, &mut tag_only), Err(CryptoError::Authentication));
         Ok(())
     }
 
@@ -288,13 +266,8 @@ mod tests {
         assert_eq!(with(0, b'X'), Some(CryptoError::BadHeader));
         assert_eq!(with(4, 2), Some(CryptoError::UnsupportedVersion(2)));
         assert_eq!(with(5, 9), Some(CryptoError::UnsupportedAlgorithm(9)));
-        assert_eq!(
-            with(7, 2),
-            Some(CryptoError::UnsupportedChunkSize(2 * 65536))
-        );
-        assert!(
-            ChunkOpener::new(&key, &ID, header.get(..HEADER_LEN - 1).unwrap_or_default()).is_err()
-        );
+        assert_eq!(with(7, 2), Some(CryptoError::UnsupportedChunkSize(2 * 65536)));
+        assert!(ChunkOpener::new(&key, &ID, header.get(..HEADER_LEN - 1).unwrap_or_default()).is_err());
         Ok(())
     }
 }

@@ -27,10 +27,7 @@ pub enum CryptoError {
     #[error("chunk failed authentication")]
     Authentication,
     /// A chunk index beyond what the nonce construction allows.
-    #[error(
-        "too many chunks: the format allows at most {} per blob",
-        crate::MAX_CHUNKS
-    )]
+    #[error("too many chunks: the format allows at most {} per blob", crate::MAX_CHUNKS)]
     TooManyChunks,
     /// A chunk buffer whose length the format does not allow at this position.
     #[error("chunk {index} has invalid length {len}")]

@@ -80,19 +80,7 @@ impl Header {
     /// because it is part of every chunk's associated data.
     pub(crate) fn parse(bytes: &[u8]) -> Result<Header, CryptoError> {
         let bytes: &[u8; HEADER_LEN] = bytes.try_into().map_err(|_| CryptoError::BadHeader)?;
-        let [
-            m0,
-            m1,
-            m2,
-            m3,
-            version,
-            algorithm,
-            s0,
-            s1,
-            s2,
-            s3,
-            prefix @ ..,
-        ] = *bytes;
+        let [m0, m1, m2, m3, version, algorithm, s0, s1, s2, s3, prefix @ ..] = *bytes;
         if [m0, m1, m2, m3] != MAGIC {
             return Err(CryptoError::BadHeader);
         }
@@ -106,9 +94,7 @@ impl Header {
         if chunk_size != CHUNK_SIZE_FIELD {
             return Err(CryptoError::UnsupportedChunkSize(chunk_size));
         }
-        Ok(Header {
-            nonce_prefix: prefix,
-        })
+        Ok(Header { nonce_prefix: prefix })
     }
 }
 
@@ -189,10 +175,7 @@ mod tests {
         assert_eq!(bytes[5], 1);
         assert_eq!(&bytes[6..10], &[0, 1, 0, 0]);
         assert_eq!(Header::parse(&bytes), Ok(header));
-        assert_eq!(
-            Header::parse(&bytes[..HEADER_LEN - 1]),
-            Err(CryptoError::BadHeader)
-        );
+        assert_eq!(Header::parse(&bytes[..HEADER_LEN - 1]), Err(CryptoError::BadHeader));
     }
 
     #[test]

@@ -60,10 +60,7 @@ mod tests {
 
     #[test]
     fn field_boundaries_are_unambiguous() {
-        assert_ne!(
-            id("ab", "c", "v", 0).digest(),
-            id("a", "bc", "v", 0).digest()
-        );
+        assert_ne!(id("ab", "c", "v", 0).digest(), id("a", "bc", "v", 0).digest());
         assert_ne!(id("a", "bv", "", 0).digest(), id("a", "b", "v", 0).digest());
         assert_ne!(id("a", "b", "v", 0).digest(), id("a", "b", "v", 1).digest());
         assert_eq!(id("a", "b", "v", 7).digest(), id("a", "b", "v", 7).digest());

@@ -29,9 +29,7 @@ impl DataKey {
 
     /// Wraps raw key bytes; used when unwrapping. Exactly [`KEY_LEN`] bytes.
     pub(crate) fn from_bytes(bytes: &[u8]) -> Result<DataKey, CryptoError> {
-        let array: [u8; KEY_LEN] = bytes
-            .try_into()
-            .map_err(|_| CryptoError::BadKeyLength(bytes.len()))?;
+        let array: [u8; KEY_LEN] = bytes.try_into().map_err(|_| CryptoError::BadKeyLength(bytes.len()))?;
         Ok(DataKey(array))
     }
 
@@ -65,9 +63,7 @@ impl RootKey {
 
     /// A root key from exactly [`KEY_LEN`] raw bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<RootKey, CryptoError> {
-        let array: [u8; KEY_LEN] = bytes
-            .try_into()
-            .map_err(|_| CryptoError::BadKeyLength(bytes.len()))?;
+        let array: [u8; KEY_LEN] = bytes.try_into().map_err(|_| CryptoError::BadKeyLength(bytes.len()))?;
         Ok(RootKey(array))
     }
 
@@ -79,11 +75,7 @@ impl RootKey {
     /// Parses [`to_base64`](RootKey::to_base64) output; surrounding whitespace
     /// (a trailing newline in the key file) is ignored.
     pub fn from_base64(s: &str) -> Result<RootKey, CryptoError> {
-        let bytes = Zeroizing::new(
-            STANDARD
-                .decode(s.trim())
-                .map_err(|_| CryptoError::BadBase64)?,
-        );
+        let bytes = Zeroizing::new(STANDARD.decode(s.trim()).map_err(|_| CryptoError::BadBase64)?);
         RootKey::from_bytes(&bytes)
     }
 
@@ -100,9 +92,7 @@ impl fmt::Debug for RootKey {
 
 /// Fills `out` from the operating system's random number generator.
 pub(crate) fn fill_random(out: &mut [u8]) -> Result<(), CryptoError> {
-    SystemRandom::new()
-        .fill(out)
-        .map_err(|_| CryptoError::Random)
+    SystemRandom::new().fill(out).map_err(|_| CryptoError::Random)
 }
 
 #[cfg(test)]
@@ -136,13 +126,7 @@ mod tests {
             RootKey::from_bytes(&[0u8; 31]).err(),
             Some(CryptoError::BadKeyLength(31))
         );
-        assert_eq!(
-            RootKey::from_base64("AAAA").err(),
-            Some(CryptoError::BadKeyLength(3))
-        );
-        assert_eq!(
-            RootKey::from_base64("not base64!").err(),
-            Some(CryptoError::BadBase64)
-        );
+        assert_eq!(RootKey::from_base64("AAAA").err(), Some(CryptoError::BadKeyLength(3)));
+        assert_eq!(RootKey::from_base64("not base64!").err(), Some(CryptoError::BadBase64));
     }
 }

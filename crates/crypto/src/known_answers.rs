@@ -8,10 +8,7 @@ use ring::digest;
 
 use crate::chunk::ChunkSealer;
 use crate::kdf::root_key_id;
-use crate::{
-    CHUNK_SIZE, CryptoError, DataKey, KeyProvider, ObjectIdentity, RootKey, RootKeyProvider,
-    WrappedKey,
-};
+use crate::{CHUNK_SIZE, CryptoError, DataKey, KeyProvider, ObjectIdentity, RootKey, RootKeyProvider, WrappedKey};
 
 const IDENTITY: ObjectIdentity<'static> = ObjectIdentity {
     bucket: "b",
@@ -42,8 +39,7 @@ fn root_key() -> Result<RootKey, CryptoError> {
 
 /// Seals `plain` with the fixed nonce prefix, header first.
 fn seal_fixed(plain: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    let (mut sealer, header) =
-        ChunkSealer::with_nonce_prefix(&data_key()?, &IDENTITY, NONCE_PREFIX)?;
+    let (mut sealer, header) = ChunkSealer::with_nonce_prefix(&data_key()?, &IDENTITY, NONCE_PREFIX)?;
     let mut blob = header.to_vec();
     let mut chunks = plain.chunks(CHUNK_SIZE).peekable();
     while let Some(chunk) = chunks.next() {
@@ -96,10 +92,7 @@ fn wrapped_key_opens() -> Result<(), CryptoError> {
          c147d97fe1847513f6820398fb5c7869",
     ));
     let key = RootKeyProvider::new(root_key()?).unwrap(&wrapped, b"ctx")?;
-    assert_eq!(
-        key.bytes().as_slice(),
-        (32u8..64).collect::<Vec<_>>().as_slice()
-    );
+    assert_eq!(key.bytes().as_slice(), (32u8..64).collect::<Vec<_>>().as_slice());
     Ok(())
 }
 

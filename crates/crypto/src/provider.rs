@@ -97,11 +97,7 @@ impl KeyProvider for RootKeyProvider {
         let mut sealed = Vec::with_capacity(KEY_LEN + TAG_LEN);
         sealed.extend_from_slice(key.bytes());
         self.wrap_key
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(aad),
-                &mut sealed,
-            )
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), &mut sealed)
             .map_err(|_| CryptoError::BadWrappedKey)?;
         out.extend_from_slice(&sealed);
         Ok(WrappedKey(out))
@@ -145,15 +141,12 @@ impl<'a> WrappedParts<'a> {
         let (id, rest) = rest
             .split_at_checked(usize::from(id_len))
             .ok_or(CryptoError::BadWrappedKey)?;
-        let (nonce, sealed) = rest
-            .split_at_checked(NONCE_LEN)
-            .ok_or(CryptoError::BadWrappedKey)?;
+        let (nonce, sealed) = rest.split_at_checked(NONCE_LEN).ok_or(CryptoError::BadWrappedKey)?;
         if sealed.len() != KEY_LEN + TAG_LEN {
             return Err(CryptoError::BadWrappedKey);
         }
         let key_id = std::str::from_utf8(id).map_err(|_| CryptoError::BadWrappedKey)?;
-        let nonce =
-            Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::BadWrappedKey)?;
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::BadWrappedKey)?;
         let prefix_len = bytes.len() - sealed.len();
         let authenticated_prefix = bytes.get(..prefix_len).ok_or(CryptoError::BadWrappedKey)?;
         Ok(WrappedParts {

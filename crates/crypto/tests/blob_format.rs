@@ -6,8 +6,7 @@ mod common;
 use common::{IDENTITY, open_blob, open_chunk, plaintext, seal_blob, split_blob};
 use proptest::prelude::*;
 use strongbox_crypto::{
-    CHUNK_SIZE, ChunkOpener, CryptoError, DataKey, HEADER_LEN, ObjectIdentity, blob_len,
-    chunk_count, chunks_for_range,
+    CHUNK_SIZE, ChunkOpener, CryptoError, DataKey, HEADER_LEN, ObjectIdentity, blob_len, chunk_count, chunks_for_range,
 };
 
 const CS: usize = CHUNK_SIZE;
@@ -17,8 +16,7 @@ fn plain_len() -> impl Strategy<Value = usize> {
     prop_oneof![
         0..=3 * CS + 100,
         (0..=4usize).prop_map(|k| k * CS),
-        (1..=3usize, prop_oneof![Just(-1isize), Just(1)])
-            .prop_map(|(k, d)| (k * CS).saturating_add_signed(d)),
+        (1..=3usize, prop_oneof![Just(-1isize), Just(1)]).prop_map(|(k, d)| (k * CS).saturating_add_signed(d)),
         0..=64usize,
     ]
 }
@@ -131,28 +129,16 @@ fn chunks_cannot_move_between_blobs_of_one_key() -> Result<(), CryptoError> {
     // Two parts of one multipart upload share a data key; a chunk of one
     // must not open in the other even at the same index.
     let key = DataKey::generate()?;
-    let part1 = ObjectIdentity {
-        part: 1,
-        ..IDENTITY
-    };
-    let part2 = ObjectIdentity {
-        part: 2,
-        ..IDENTITY
-    };
+    let part1 = ObjectIdentity { part: 1, ..IDENTITY };
+    let part2 = ObjectIdentity { part: 2, ..IDENTITY };
     let plain = plaintext(CS + 10, 7);
     let (h1, c1) = split_blob(&seal_blob(&key, &part1, &plain)?);
     let (h2, _) = split_blob(&seal_blob(&key, &part2, &plain)?);
     let spliced = [h2.clone(), c1.concat()].concat();
-    assert_eq!(
-        open_blob(&key, &part2, &spliced),
-        Err(CryptoError::Authentication)
-    );
+    assert_eq!(open_blob(&key, &part2, &spliced), Err(CryptoError::Authentication));
     // Even with the header copied along, the identity differs.
     let copied = [h1, c1.concat()].concat();
-    assert_eq!(
-        open_blob(&key, &part2, &copied),
-        Err(CryptoError::Authentication)
-    );
+    assert_eq!(open_blob(&key, &part2, &copied), Err(CryptoError::Authentication));
     assert_ne!(h2, copied[..HEADER_LEN]);
     Ok(())
 }

@@ -5,8 +5,7 @@ mod common;
 use common::{IDENTITY, open_blob, plaintext, seal_blob};
 use proptest::prelude::*;
 use strongbox_crypto::{
-    CryptoError, DataKey, KeyProvider, RootKey, RootKeyProvider, WrappedKey, open_secret,
-    seal_secret,
+    CryptoError, DataKey, KeyProvider, RootKey, RootKeyProvider, WrappedKey, open_secret, seal_secret,
 };
 
 fn config() -> ProptestConfig {
@@ -138,11 +137,7 @@ fn secrets_and_wrapped_keys_use_different_keys() -> Result<(), CryptoError> {
 #[test]
 fn debug_output_reveals_no_key_material() -> Result<(), CryptoError> {
     let provider = RootKeyProvider::new(RootKey::generate()?);
-    let printed = format!(
-        "{provider:?} {:?} {:?}",
-        DataKey::generate()?,
-        RootKey::generate()?
-    );
+    let printed = format!("{provider:?} {:?} {:?}", DataKey::generate()?, RootKey::generate()?);
     assert!(printed.contains("DataKey(..)") && printed.contains("RootKey(..)"));
     assert!(printed.contains(provider.key_id()));
     Ok(())

@@ -3,12 +3,7 @@ use strongbox_meta::{BucketRecord, CreateBucket, DeleteBucket, Tag};
 use strongbox_types::{AccountId, BucketName};
 
 impl Engine {
-    pub async fn create_bucket(
-        &self,
-        owner: &AccountId,
-        name: &BucketName,
-        region: &str,
-    ) -> Result<()> {
+    pub async fn create_bucket(&self, owner: &AccountId, name: &BucketName, region: &str) -> Result<()> {
         let record = BucketRecord {
             name: name.to_string(),
             owner: owner.clone(),
@@ -25,10 +20,7 @@ impl Engine {
 
     /// The bucket's record, or NoSuchBucket.
     pub async fn bucket(&self, name: &str) -> Result<BucketRecord> {
-        self.meta
-            .get_bucket(name)
-            .await?
-            .ok_or(EngineError::NoSuchBucket)
+        self.meta.get_bucket(name).await?.ok_or(EngineError::NoSuchBucket)
     }
 
     pub async fn list_buckets(&self, owner: &AccountId) -> Result<Vec<BucketRecord>> {
@@ -55,9 +47,6 @@ impl Engine {
     }
 
     pub async fn bucket_tags(&self, name: &str) -> Result<Vec<Tag>> {
-        self.bucket(name)
-            .await?
-            .tags
-            .ok_or(EngineError::NoSuchTagSet)
+        self.bucket(name).await?.tags.ok_or(EngineError::NoSuchTagSet)
     }
 }

@@ -23,9 +23,7 @@ pub enum EngineError {
         "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
     )]
     InvalidPart,
-    #[error(
-        "The list of parts was not in ascending order. The parts list must be specified in order by part number."
-    )]
+    #[error("The list of parts was not in ascending order. The parts list must be specified in order by part number.")]
     InvalidPartOrder,
     #[error("Your proposed upload is smaller than the minimum allowed object size.")]
     EntityTooSmall,
@@ -35,9 +33,7 @@ pub enum EngineError {
     InvalidRange,
     #[error("{0}")]
     BadDigest(String),
-    #[error(
-        "The XML you provided was not well-formed or did not validate against our published schema"
-    )]
+    #[error("The XML you provided was not well-formed or did not validate against our published schema")]
     MalformedXml,
     #[error("The TagSet does not exist")]
     NoSuchTagSet,

@@ -51,18 +51,11 @@ pub struct Engine {
 
 impl Engine {
     /// Builds the engine and removes blobs no metadata references (left by a crash).
-    pub async fn open(
-        meta: Arc<dyn MetaStore>,
-        blobs: BlobStore,
-        keys: Arc<dyn KeyProvider>,
-    ) -> Result<Self> {
+    pub async fn open(meta: Arc<dyn MetaStore>, blobs: BlobStore, keys: Arc<dyn KeyProvider>) -> Result<Self> {
         let referenced = meta.referenced_blobs().await?;
         let removed = blobs.collect_garbage(&referenced).await?;
         if removed > 0 {
-            tracing::info!(
-                removed,
-                "removed unreferenced blobs left by an earlier crash"
-            );
+            tracing::info!(removed, "removed unreferenced blobs left by an earlier crash");
         }
         Ok(Self { meta, blobs, keys })
     }

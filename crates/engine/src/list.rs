@@ -41,10 +41,7 @@ impl Engine {
             range.start = after.as_bytes().to_vec();
             range.start_inclusive = false;
             // A marker inside a rolled-up prefix continues after that whole prefix.
-            if let Some(cp) = q
-                .delimiter
-                .as_deref()
-                .and_then(|d| common_prefix(&q.prefix, d, after))
+            if let Some(cp) = q.delimiter.as_deref().and_then(|d| common_prefix(&q.prefix, d, after))
                 && let Some(next) = successor(cp.as_bytes())
             {
                 range.start = next;

@@ -1,16 +1,15 @@
 use crate::checksum::{self, ChecksumAlgorithm};
 use crate::stream::{self, Digests};
 use crate::{
-    Engine, EngineError, MAX_PARTS, MAX_PUT_SIZE, MIN_PART_SIZE, NULL_VERSION, PutOptions, Result,
-    now_ms, random_id,
+    Engine, EngineError, MAX_PARTS, MAX_PUT_SIZE, MIN_PART_SIZE, NULL_VERSION, PutOptions, Result, now_ms, random_id,
 };
 use bytes::Bytes;
 use futures::Stream;
 use md5::Digest as _;
 use strongbox_crypto::{ObjectIdentity, WrappedKey};
 use strongbox_meta::{
-    Expect, ObjectChecksum, ObjectDoc, ObjectRecord, PartRecord, RECORD_VERSION, Segment,
-    UploadDoc, UploadRecord, Written,
+    Expect, ObjectChecksum, ObjectDoc, ObjectRecord, PartRecord, RECORD_VERSION, Segment, UploadDoc, UploadRecord,
+    Written,
 };
 use strongbox_types::{AccountId, ObjectKey};
 
@@ -124,9 +123,7 @@ impl Engine {
             .ok()
             .filter(|n| (1..=MAX_PARTS).contains(n))
             .ok_or_else(|| {
-                EngineError::InvalidArgument(
-                    "Part number must be an integer between 1 and 10000, inclusive".into(),
-                )
+                EngineError::InvalidArgument("Part number must be an integer between 1 and 10000, inclusive".into())
             })?;
         let upload = self.upload(bucket, key, upload_id).await?;
         let dek = self.keys.unwrap(
@@ -146,8 +143,7 @@ impl Engine {
             version: NULL_VERSION,
             part: part_number,
         };
-        let staged =
-            stream::stage(&self.blobs, &dek, &identity, body, &compute, MAX_PUT_SIZE).await?;
+        let staged = stream::stage(&self.blobs, &dek, &identity, body, &compute, MAX_PUT_SIZE).await?;
         verify(&staged.digests)?;
         let digests = staged.digests;
         let blob_id = staged.writer.commit().await?;
@@ -194,10 +190,7 @@ impl Engine {
         {
             return Err(EngineError::InvalidPartOrder);
         }
-        let stored = self
-            .meta
-            .list_parts(upload_id, 0, MAX_PARTS as usize)
-            .await?;
+        let stored = self.meta.list_parts(upload_id, 0, MAX_PARTS as usize).await?;
         let mut chosen = Vec::with_capacity(requested.len());
         for req in requested {
             let part = stored
@@ -212,17 +205,12 @@ impl Engine {
             return Err(EngineError::EntityTooSmall);
         }
         let record = assemble(&upload, &chosen)?;
-        let (old, all_parts) = match self
-            .meta
-            .complete_upload(upload_id, &record, expect)
-            .await?
-        {
+        let (old, all_parts) = match self.meta.complete_upload(upload_id, &record, expect).await? {
             None => return Err(EngineError::NoSuchUpload),
             Some(Written::ConditionFailed) => return Err(EngineError::PreconditionFailed),
             Some(Written::Done(done)) => done,
         };
-        let used: std::collections::HashSet<&str> =
-            chosen.iter().map(|p| p.blob_id.as_str()).collect();
+        let used: std::collections::HashSet<&str> = chosen.iter().map(|p| p.blob_id.as_str()).collect();
         let unused: Vec<String> = all_parts
             .into_iter()
             .map(|p| p.blob_id)
@@ -256,10 +244,7 @@ impl Engine {
         max: usize,
     ) -> Result<PartsPage> {
         let upload = self.upload(bucket, key, upload_id).await?;
-        let mut parts = self
-            .meta
-            .list_parts(upload_id, after, max.saturating_add(1))
-            .await?;
+        let mut parts = self.meta.list_parts(upload_id, after, max.saturating_add(1)).await?;
         let is_truncated = parts.len() > max;
         parts.truncate(max);
         Ok(PartsPage {
@@ -283,10 +268,7 @@ impl Engine {
             .await?;
         let is_truncated = uploads.len() > max;
         uploads.truncate(max);
-        Ok(UploadsPage {
-            uploads,
-            is_truncated,
-        })
+        Ok(UploadsPage { uploads, is_truncated })
     }
 }
 
@@ -295,10 +277,7 @@ impl Engine {
 fn assemble(upload: &UploadRecord, parts: &[PartRecord]) -> Result<ObjectRecord> {
     let mut md5 = md5::Md5::new();
     for p in parts {
-        md5.update(
-            hex::decode(&p.etag)
-                .map_err(|_| EngineError::Internal("stored part etag is not hex".into()))?,
-        );
+        md5.update(hex::decode(&p.etag).map_err(|_| EngineError::Internal("stored part etag is not hex".into()))?);
     }
     let n = parts.len();
     let etag = format!("{}-{n}", hex::encode(md5.finalize()));
@@ -355,9 +334,7 @@ fn object_checksum(
     let value = if full {
         let sizes: Vec<u64> = parts.iter().map(|p| p.size).collect();
         checksum::b64(&checksum::combine(algorithm, &raw, &sizes).ok_or_else(|| {
-            EngineError::Internal(
-                "full-object checksum cannot be combined for this algorithm".into(),
-            )
+            EngineError::Internal("full-object checksum cannot be combined for this algorithm".into())
         })?)
     } else {
         format!(

@@ -1,17 +1,14 @@
 use crate::checksum::ChecksumAlgorithm;
 use crate::stream::{self, ByteStream, Digests, Owner, SegmentPlan};
-use crate::{
-    Engine, EngineError, MAX_PUT_SIZE, MAX_USER_METADATA, NULL_VERSION, Result, now_ms,
-    wrap_context,
-};
+use crate::{Engine, EngineError, MAX_PUT_SIZE, MAX_USER_METADATA, NULL_VERSION, Result, now_ms, wrap_context};
 use bytes::Bytes;
 use futures::Stream;
 use std::ops::Range;
 use std::sync::Arc;
 use strongbox_crypto::{DataKey, ObjectIdentity, WrappedKey};
 use strongbox_meta::{
-    ContentHeaders, EncryptionRecord, Expect, ObjectChecksum, ObjectDoc, ObjectRecord,
-    RECORD_VERSION, Segment, Tag, Written,
+    ContentHeaders, EncryptionRecord, Expect, ObjectChecksum, ObjectDoc, ObjectRecord, RECORD_VERSION, Segment, Tag,
+    Written,
 };
 use strongbox_types::ObjectKey;
 
@@ -59,8 +56,7 @@ impl Engine {
         opts.validate()?;
         self.bucket(bucket).await?;
         // Fail fast before reading the body; the commit checks again atomically.
-        self.check_expect(bucket, key.as_str(), &opts.expect)
-            .await?;
+        self.check_expect(bucket, key.as_str(), &opts.expect).await?;
         let (dek, encryption) = self.new_data_key(bucket, key.as_str())?;
         let identity = ObjectIdentity {
             bucket,
@@ -68,15 +64,7 @@ impl Engine {
             version: NULL_VERSION,
             part: 0,
         };
-        let staged = stream::stage(
-            &self.blobs,
-            &dek,
-            &identity,
-            body,
-            &opts.compute,
-            MAX_PUT_SIZE,
-        )
-        .await?;
+        let staged = stream::stage(&self.blobs, &dek, &identity, body, &opts.compute, MAX_PUT_SIZE).await?;
         verify(&staged.digests)?;
         let digests = staged.digests;
         let blob_id = staged.writer.commit().await?;
@@ -116,12 +104,7 @@ impl Engine {
 
     /// S3's answers to a conditional write whose condition fails: a missing
     /// key under If-Match is NoSuchKey, anything else PreconditionFailed.
-    pub(crate) async fn check_expect(
-        &self,
-        bucket: &str,
-        key: &str,
-        expect: &Expect,
-    ) -> Result<()> {
+    pub(crate) async fn check_expect(&self, bucket: &str, key: &str, expect: &Expect) -> Result<()> {
         if *expect == Expect::Any {
             return Ok(());
         }
@@ -134,11 +117,7 @@ impl Engine {
     }
 
     /// Commits metadata for blobs already made durable, then frees what it replaced.
-    pub(crate) async fn commit_object(
-        &self,
-        record: ObjectRecord,
-        expect: &Expect,
-    ) -> Result<ObjectRecord> {
+    pub(crate) async fn commit_object(&self, record: ObjectRecord, expect: &Expect) -> Result<ObjectRecord> {
         let committed = self.meta.put_object(&record, expect).await;
         let replaced = match committed {
             Ok(Written::Done(r)) => r,
@@ -174,9 +153,7 @@ impl Engine {
     /// Decrypting stream of `range` of the object's plaintext.
     pub fn read(&self, object: &ObjectRecord, range: Range<u64>) -> Result<ByteStream> {
         let wrapped = WrappedKey(object.doc.encryption.wrapped_key.clone());
-        let dek = self
-            .keys
-            .unwrap(&wrapped, &wrap_context(&object.bucket, &object.key))?;
+        let dek = self.keys.unwrap(&wrapped, &wrap_context(&object.bucket, &object.key))?;
         let mut offset = 0;
         let segments = object
             .doc
@@ -232,9 +209,7 @@ impl Engine {
             if d.size == expected_size {
                 Ok(())
             } else {
-                Err(EngineError::Internal(
-                    "copy source changed size while reading".into(),
-                ))
+                Err(EngineError::Internal("copy source changed size while reading".into()))
             }
         })
         .await
@@ -250,11 +225,7 @@ impl Engine {
         }
     }
 
-    pub(crate) fn new_data_key(
-        &self,
-        bucket: &str,
-        key: &str,
-    ) -> Result<(DataKey, EncryptionRecord)> {
+    pub(crate) fn new_data_key(&self, bucket: &str, key: &str) -> Result<(DataKey, EncryptionRecord)> {
         let dek = DataKey::generate()?;
         let wrapped = self.keys.wrap(&dek, &wrap_context(bucket, key))?;
         let record = EncryptionRecord {

@@ -12,8 +12,8 @@ use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 use strongbox_blob::{BlobStore, BlobWriter};
 use strongbox_crypto::{
-    CHUNK_SIZE, ChunkOpener, ChunkSealer, DataKey, HEADER_LEN, ObjectIdentity, TAG_LEN,
-    chunk_file_offset, chunk_plain_len, chunks_for_range,
+    CHUNK_SIZE, ChunkOpener, ChunkSealer, DataKey, HEADER_LEN, ObjectIdentity, TAG_LEN, chunk_file_offset,
+    chunk_plain_len, chunks_for_range,
 };
 
 /// Sealed chunks are written to disk in batches of about this many bytes.
@@ -98,20 +98,12 @@ where
     let digests = Digests {
         size,
         md5: md5.finalize().into(),
-        checksums: hashers
-            .into_iter()
-            .map(|h| (h.algorithm(), h.finish_raw()))
-            .collect(),
+        checksums: hashers.into_iter().map(|h| (h.algorithm(), h.finish_raw())).collect(),
     };
     Ok(Staged { writer, digests })
 }
 
-fn seal_into(
-    sealer: &mut ChunkSealer,
-    chunk: &mut Vec<u8>,
-    last: bool,
-    out: &mut Vec<u8>,
-) -> Result<()> {
+fn seal_into(sealer: &mut ChunkSealer, chunk: &mut Vec<u8>, last: bool, out: &mut Vec<u8>) -> Result<()> {
     sealer.seal_next(chunk, last)?;
     out.extend_from_slice(chunk);
     chunk.clear();
@@ -185,11 +177,10 @@ async fn send_segment(
     let file = Arc::new(file);
     let mut header = [0u8; HEADER_LEN];
     let f = Arc::clone(&file);
-    let header =
-        tokio::task::spawn_blocking(move || f.read_exact_at(&mut header, 0).map(|()| header))
-            .await
-            .map_err(|e| EngineError::Internal(e.to_string()))?
-            .map_err(|e| EngineError::Internal(format!("read blob header: {e}")))?;
+    let header = tokio::task::spawn_blocking(move || f.read_exact_at(&mut header, 0).map(|()| header))
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))?
+        .map_err(|e| EngineError::Internal(format!("read blob header: {e}")))?;
     let identity = ObjectIdentity {
         bucket: &owner.bucket,
         key: &owner.key,
@@ -204,10 +195,9 @@ async fn send_segment(
         next = batch.end;
         let (f, o) = (Arc::clone(&file), Arc::clone(&opener));
         let (plain_len, wanted) = (seg.len, local.clone());
-        let bytes =
-            tokio::task::spawn_blocking(move || open_batch(&f, &o, plain_len, batch, wanted))
-                .await
-                .map_err(|e| EngineError::Internal(e.to_string()))??;
+        let bytes = tokio::task::spawn_blocking(move || open_batch(&f, &o, plain_len, batch, wanted))
+            .await
+            .map_err(|e| EngineError::Internal(e.to_string()))??;
         if tx.send(Ok(bytes)).await.is_err() {
             return Ok(()); // client went away
         }

@@ -9,9 +9,7 @@ const MAX_VALUE_CHARS: usize = 256;
 
 pub fn validate_object_tags(tags: &[Tag]) -> Result<()> {
     if tags.len() > MAX_OBJECT_TAGS {
-        return Err(EngineError::InvalidTag(
-            "Object tags cannot be greater than 10".into(),
-        ));
+        return Err(EngineError::InvalidTag("Object tags cannot be greater than 10".into()));
     }
     validate_each(tags)
 }

@@ -1,8 +1,5 @@
 //! The engine against real SQLite, real files and the real key provider.
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers: any failure aborts the test"
-)]
+#![expect(clippy::unwrap_used, reason = "test helpers: any failure aborts the test")]
 use bytes::Bytes;
 use futures::StreamExt;
 use std::sync::Arc;
@@ -39,10 +36,7 @@ async fn rig() -> Rig {
     Rig { engine, dir }
 }
 
-fn body(
-    data: &[u8],
-    piece: usize,
-) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + use<> {
+fn body(data: &[u8], piece: usize) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + use<> {
     let chunks: Vec<Result<Bytes, std::io::Error>> = data
         .chunks(piece.max(1))
         .map(|c| Ok(Bytes::copy_from_slice(c)))
@@ -118,11 +112,7 @@ async fn a_rejected_upload_leaves_the_old_object_and_no_file() {
         .await;
     assert!(matches!(res, Err(EngineError::BadDigest(_))));
     assert_eq!(read(&r.engine, "k", 0..3).await.unwrap(), b"old");
-    assert_eq!(
-        count_files(r.dir.path()),
-        files_before,
-        "the staged blob is gone"
-    );
+    assert_eq!(count_files(r.dir.path()), files_before, "the staged blob is gone");
 }
 
 #[tokio::test]
@@ -143,10 +133,7 @@ async fn a_failing_body_stream_commits_nothing() {
         )
         .await;
     assert!(matches!(res, Err(EngineError::Body(_))));
-    assert!(matches!(
-        r.engine.object("bkt", "k").await,
-        Err(EngineError::NoSuchKey)
-    ));
+    assert!(matches!(r.engine.object("bkt", "k").await, Err(EngineError::NoSuchKey)));
 }
 
 #[tokio::test]
@@ -198,9 +185,7 @@ async fn multipart_assembles_parts_in_order_with_aws_etag() {
     for (n, p) in [(1, &p1), (2, &p2)] {
         let part = r
             .engine
-            .upload_part("bkt", "mp", &up.upload_id, n, body(p, 65_536), &[], |_| {
-                Ok(())
-            })
+            .upload_part("bkt", "mp", &up.upload_id, n, body(p, 65_536), &[], |_| Ok(()))
             .await
             .unwrap();
         etags.push(part.etag);
@@ -249,10 +234,7 @@ async fn multipart_assembles_parts_in_order_with_aws_etag() {
     md5s.extend(hex::decode(&etags[1]).unwrap());
     assert_eq!(
         o.etag,
-        format!(
-            "{}-2",
-            hex::encode(strongbox_engine::checksum::md5_of(&md5s))
-        )
+        format!("{}-2", hex::encode(strongbox_engine::checksum::md5_of(&md5s)))
     );
     let whole = read(&r.engine, "mp", 0..o.size).await.unwrap();
     assert_eq!(whole, [p1.clone(), p2].concat());
@@ -283,15 +265,7 @@ async fn parts_below_five_mib_are_refused_except_the_last() {
     for n in 1..=2 {
         let p = r
             .engine
-            .upload_part(
-                "bkt",
-                "small",
-                &up.upload_id,
-                n,
-                body(b"tiny", 4),
-                &[],
-                |_| Ok(()),
-            )
+            .upload_part("bkt", "small", &up.upload_id, n, body(b"tiny", 4), &[], |_| Ok(()))
             .await
             .unwrap();
         parts.push(CompletePart {
@@ -306,10 +280,7 @@ async fn parts_below_five_mib_are_refused_except_the_last() {
             .await,
         Err(EngineError::EntityTooSmall)
     ));
-    r.engine
-        .abort_upload("bkt", "small", &up.upload_id)
-        .await
-        .unwrap();
+    r.engine.abort_upload("bkt", "small", &up.upload_id).await.unwrap();
     assert!(matches!(
         r.engine.abort_upload("bkt", "small", &up.upload_id).await,
         Err(EngineError::NoSuchUpload)
@@ -349,10 +320,7 @@ async fn listing_matches_a_naive_model() {
                     after = page.last.clone();
                 }
                 got.sort();
-                assert_eq!(
-                    got, expected,
-                    "prefix={prefix:?} delimiter={delimiter:?} max={max}"
-                );
+                assert_eq!(got, expected, "prefix={prefix:?} delimiter={delimiter:?} max={max}");
             }
         }
     }
@@ -378,11 +346,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = vec![];
     for e in std::fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p))
-        } else {
-            out.push(p)
-        }
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
     }
     out
 }

@@ -64,10 +64,7 @@ async fn accounts_and_credentials(s: &dyn MetaStore) {
         s.create_account(&a).await.is_ok_and(|created| !created),
         "second create is a no-op"
     );
-    assert_eq!(
-        s.get_account("111122223333").await.ok().flatten(),
-        Some(a.clone())
-    );
+    assert_eq!(s.get_account("111122223333").await.ok().flatten(), Some(a.clone()));
     assert_eq!(s.list_accounts().await.ok().map(|v| v.len()), Some(1));
     let c = Credential {
         access_key: "AK1".into(),
@@ -94,42 +91,20 @@ async fn buckets(s: &dyn MetaStore) {
         s.create_bucket(&b).await.ok(),
         Some(CreateBucket::Exists(acct("111122223333")))
     );
-    assert_eq!(
-        s.list_buckets("111122223333").await.ok().map(|v| v.len()),
-        Some(1)
-    );
-    assert_eq!(
-        s.list_buckets("999999999999").await.ok().map(|v| v.len()),
-        Some(0)
-    );
+    assert_eq!(s.list_buckets("111122223333").await.ok().map(|v| v.len()), Some(1));
+    assert_eq!(s.list_buckets("999999999999").await.ok().map(|v| v.len()), Some(0));
     let tags = vec![Tag {
         key: "t".into(),
         value: "v".into(),
     }];
     assert_eq!(s.set_bucket_tags("b1", Some(&tags)).await.ok(), Some(true));
-    assert_eq!(
-        s.get_bucket("b1").await.ok().flatten().and_then(|b| b.tags),
-        Some(tags)
-    );
+    assert_eq!(s.get_bucket("b1").await.ok().flatten().and_then(|b| b.tags), Some(tags));
     assert_eq!(s.set_bucket_tags("missing", None).await.ok(), Some(false));
-    assert!(
-        s.put_object(&object("b1", "k", "blob0"), &Expect::Any)
-            .await
-            .is_ok()
-    );
-    assert_eq!(
-        s.delete_bucket("b1").await.ok(),
-        Some(DeleteBucket::NotEmpty)
-    );
+    assert!(s.put_object(&object("b1", "k", "blob0"), &Expect::Any).await.is_ok());
+    assert_eq!(s.delete_bucket("b1").await.ok(), Some(DeleteBucket::NotEmpty));
     assert!(s.delete_object("b1", "k").await.is_ok());
-    assert_eq!(
-        s.delete_bucket("b1").await.ok(),
-        Some(DeleteBucket::Deleted)
-    );
-    assert_eq!(
-        s.delete_bucket("b1").await.ok(),
-        Some(DeleteBucket::NotFound)
-    );
+    assert_eq!(s.delete_bucket("b1").await.ok(), Some(DeleteBucket::Deleted));
+    assert_eq!(s.delete_bucket("b1").await.ok(), Some(DeleteBucket::NotFound));
 }
 
 async fn objects_and_listing(s: &dyn MetaStore) {
@@ -152,9 +127,7 @@ async fn objects_and_listing(s: &dyn MetaStore) {
         "If-None-Match: *"
     );
     assert_eq!(
-        s.put_object(&first, &Expect::ETag("other".into()))
-            .await
-            .ok(),
+        s.put_object(&first, &Expect::ETag("other".into())).await.ok(),
         Some(Written::ConditionFailed)
     );
     let replaced = s
@@ -193,11 +166,7 @@ async fn objects_and_listing(s: &dyn MetaStore) {
         )
         .await;
     let keys: Vec<String> = all.unwrap_or_default().into_iter().map(|o| o.key).collect();
-    assert_eq!(
-        keys,
-        ["Z", "a/1", "a/2", "a0", "b", "é"],
-        "UTF-8 byte order"
-    );
+    assert_eq!(keys, ["Z", "a/1", "a/2", "a0", "b", "é"], "UTF-8 byte order");
     let range = KeyRange {
         start: b"a/".to_vec(),
         start_inclusive: true,
@@ -230,17 +199,10 @@ async fn objects_and_listing(s: &dyn MetaStore) {
     }];
     assert_eq!(s.set_object_tags("b2", "b", &tags).await.ok(), Some(true));
     assert_eq!(
-        s.get_object("b2", "b")
-            .await
-            .ok()
-            .flatten()
-            .map(|o| o.doc.tags),
+        s.get_object("b2", "b").await.ok().flatten().map(|o| o.doc.tags),
         Some(tags)
     );
-    assert_eq!(
-        s.set_object_tags("b2", "missing", &[]).await.ok(),
-        Some(false)
-    );
+    assert_eq!(s.set_object_tags("b2", "missing", &[]).await.ok(), Some(false));
     let refs = s.referenced_blobs().await.unwrap_or_default();
     assert!(refs.contains("blob2") && !refs.contains("blob1"));
 }
@@ -263,12 +225,7 @@ async fn multipart(s: &dyn MetaStore) {
         owner: acct("111122223333"),
         doc: doc.clone(),
     };
-    for (id, key, t) in [
-        ("u2", "m", 2),
-        ("u1", "m", 1),
-        ("u3", "n", 3),
-        ("u4", "other", 4),
-    ] {
+    for (id, key, t) in [("u2", "m", 2), ("u1", "m", 1), ("u3", "n", 3), ("u4", "other", 4)] {
         assert!(s.create_upload(&up(id, key, t)).await.is_ok());
     }
     let ids = |v: Vec<UploadRecord>| v.into_iter().map(|u| u.upload_id).collect::<Vec<_>>();
@@ -281,10 +238,7 @@ async fn multipart(s: &dyn MetaStore) {
         Some(vec!["u3".into()])
     );
     assert_eq!(
-        s.list_uploads("b2", "", Some(("m", "u1")), 2)
-            .await
-            .map(ids)
-            .ok(),
+        s.list_uploads("b2", "", Some(("m", "u1")), 2).await.map(ids).ok(),
         Some(vec!["u2".into(), "u3".into()])
     );
     let part = |n: u32, blob: &str| PartRecord {
@@ -299,11 +253,7 @@ async fn multipart(s: &dyn MetaStore) {
     assert_eq!(s.put_part(&part(2, "p2")).await.ok(), Some(None));
     assert_eq!(s.put_part(&part(1, "p1a")).await.ok(), Some(None));
     assert_eq!(
-        s.put_part(&part(1, "p1b"))
-            .await
-            .ok()
-            .flatten()
-            .map(|p| p.blob_id),
+        s.put_part(&part(1, "p1b")).await.ok().flatten().map(|p| p.blob_id),
         Some("p1a".into())
     );
     let nums = s
@@ -314,16 +264,8 @@ async fn multipart(s: &dyn MetaStore) {
         .map(|p| p.part_number)
         .collect::<Vec<_>>();
     assert_eq!(nums, [1, 2]);
-    assert_eq!(
-        s.list_parts("u1", 1, 10).await.map(|v| v.len()).ok(),
-        Some(1)
-    );
-    assert!(
-        s.referenced_blobs()
-            .await
-            .unwrap_or_default()
-            .contains("p2")
-    );
+    assert_eq!(s.list_parts("u1", 1, 10).await.map(|v| v.len()).ok(), Some(1));
+    assert!(s.referenced_blobs().await.unwrap_or_default().contains("p2"));
     assert!(s.delete_bucket("b2").await.is_ok());
     assert_eq!(
         s.complete_upload("u1", &object("b2", "m", "final"), &Expect::ETag("x".into()))
@@ -341,16 +283,10 @@ async fn multipart(s: &dyn MetaStore) {
         Some(Written::Done(d)) => Some(d),
         _ => None,
     };
-    assert_eq!(
-        done.map(|(old, parts)| (old.is_none(), parts.len())),
-        Some((true, 2))
-    );
+    assert_eq!(done.map(|(old, parts)| (old.is_none(), parts.len())), Some((true, 2)));
     assert!(s.get_upload("u1").await.ok().flatten().is_none());
     assert!(
-        s.list_parts("u1", 0, 10)
-            .await
-            .unwrap_or_default()
-            .is_empty(),
+        s.list_parts("u1", 0, 10).await.unwrap_or_default().is_empty(),
         "parts go with the upload"
     );
     assert!(
@@ -360,9 +296,6 @@ async fn multipart(s: &dyn MetaStore) {
             .flatten()
             .is_none()
     );
-    assert_eq!(
-        s.abort_upload("u2").await.ok().flatten().map(|p| p.len()),
-        Some(0)
-    );
+    assert_eq!(s.abort_upload("u2").await.ok().flatten().map(|p| p.len()), Some(0));
     assert!(s.abort_upload("u2").await.ok().flatten().is_none());
 }

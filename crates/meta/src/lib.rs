@@ -96,34 +96,20 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn set_bucket_tags(&self, name: &str, tags: Option<&[Tag]>) -> Result<bool>;
 
     /// Inserts or replaces the object if `expect` holds; returns the record it replaced.
-    async fn put_object(
-        &self,
-        object: &ObjectRecord,
-        expect: &Expect,
-    ) -> Result<Written<Option<ObjectRecord>>>;
+    async fn put_object(&self, object: &ObjectRecord, expect: &Expect) -> Result<Written<Option<ObjectRecord>>>;
     async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>>;
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>>;
     /// Returns false when the object does not exist.
     async fn set_object_tags(&self, bucket: &str, key: &str, tags: &[Tag]) -> Result<bool>;
     /// Objects of `bucket` in byte order of the key within `range`, at most `limit`.
-    async fn scan_objects(
-        &self,
-        bucket: &str,
-        range: &KeyRange,
-        limit: usize,
-    ) -> Result<Vec<ObjectSummary>>;
+    async fn scan_objects(&self, bucket: &str, range: &KeyRange, limit: usize) -> Result<Vec<ObjectSummary>>;
 
     async fn create_upload(&self, upload: &UploadRecord) -> Result<()>;
     async fn get_upload(&self, upload_id: &str) -> Result<Option<UploadRecord>>;
     /// Records a part; returns the part it replaced (same number), if any.
     async fn put_part(&self, part: &PartRecord) -> Result<Option<PartRecord>>;
     /// Parts with number > `after`, ascending, at most `limit`.
-    async fn list_parts(
-        &self,
-        upload_id: &str,
-        after: u32,
-        limit: usize,
-    ) -> Result<Vec<PartRecord>>;
+    async fn list_parts(&self, upload_id: &str, after: u32, limit: usize) -> Result<Vec<PartRecord>>;
     /// Uploads of `bucket` whose key starts with `prefix`, ordered by (key, initiated, upload id), after the markers.
     async fn list_uploads(
         &self,

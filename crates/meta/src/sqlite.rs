@@ -72,14 +72,14 @@ impl SqliteStore {
     async fn write<R, F>(&self, f: F) -> Result<R>
     where
         R: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<R> + Send + 'static,
+        F: Fn(&mut Connection) -> Result<R> + Send + 'static,
     {
         let conn = Arc::clone(&self.writer);
         run_blocking(move || {
             let mut guard = conn
                 .lock()
                 .map_err(|_| MetaError::Task("writer lock poisoned".into()))?;
-            f(&mut guard)
+            retry_busy(|| f(&mut guard))
         })
         .await
     }
@@ -87,14 +87,13 @@ impl SqliteStore {
     async fn read<R, F>(&self, f: F) -> Result<R>
     where
         R: Send + 'static,
-        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+        F: Fn(&Connection) -> Result<R> + Send + 'static,
     {
         let readers = Arc::clone(&self.readers);
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         run_blocking(move || {
             let n = readers.len();
-            let pick =
-                (0..n).find_map(|i| readers.get((start + i) % n).and_then(|m| m.try_lock().ok()));
+            let pick = (0..n).find_map(|i| readers.get((start + i) % n).and_then(|m| m.try_lock().ok()));
             let guard = match pick {
                 Some(g) => g,
                 None => readers
@@ -103,9 +102,32 @@ impl SqliteStore {
                     .lock()
                     .map_err(|_| MetaError::Task("reader lock poisoned".into()))?,
             };
-            f(&guard)
+            retry_busy(|| f(&guard))
         })
         .await
+    }
+}
+
+/// Attempts for an operation that SQLite answers with SQLITE_BUSY/LOCKED
+/// despite the busy timeout (a WAL reader racing a checkpoint's WAL reset
+/// returns at once); each attempt is a fresh transaction, so retrying is safe.
+const BUSY_ATTEMPTS: u32 = 8;
+
+fn retry_busy<R>(mut f: impl FnMut() -> Result<R>) -> Result<R> {
+    let mut attempt = 0;
+    loop {
+        match f() {
+            Err(MetaError::Database(rusqlite::Error::SqliteFailure(e, _)))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && attempt + 1 < BUSY_ATTEMPTS =>
+            {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(u64::from(attempt) * 2));
+            }
+            other => return other,
+        }
     }
 }
 
@@ -118,9 +140,7 @@ fn open_connection(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
-async fn run_blocking<R: Send + 'static>(
-    f: impl FnOnce() -> Result<R> + Send + 'static,
-) -> Result<R> {
+async fn run_blocking<R: Send + 'static>(f: impl FnOnce() -> Result<R> + Send + 'static) -> Result<R> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| MetaError::Task(e.to_string()))?
@@ -167,10 +187,7 @@ fn object_from_raw(raw: RawObject) -> Result<ObjectRecord> {
     let (bucket, key, version_id, size, etag, last_modified_ms, doc) = raw;
     let doc: ObjectDoc = from_json(&doc)?;
     if doc.v != RECORD_VERSION {
-        return Err(MetaError::Corrupt(format!(
-            "unknown object record version {}",
-            doc.v
-        )));
+        return Err(MetaError::Corrupt(format!("unknown object record version {}", doc.v)));
     }
     Ok(ObjectRecord {
         bucket,
@@ -185,7 +202,8 @@ fn object_from_raw(raw: RawObject) -> Result<ObjectRecord> {
 
 fn get_object_tx(conn: &Connection, bucket: &str, key: &str) -> Result<Option<ObjectRecord>> {
     let sql = format!("SELECT {OBJECT_COLS} FROM objects WHERE bucket = ?1 AND key = ?2");
-    conn.query_row(&sql, params![bucket, key.as_bytes()], raw_object)
+    conn.prepare_cached(&sql)?
+        .query_row(params![bucket, key.as_bytes()], raw_object)
         .optional()?
         .map(object_from_raw)
         .transpose()
@@ -194,9 +212,7 @@ fn get_object_tx(conn: &Connection, bucket: &str, key: &str) -> Result<Option<Ob
 fn put_object_tx(conn: &Connection, o: &ObjectRecord) -> Result<Option<ObjectRecord>> {
     let old = get_object_tx(conn, &o.bucket, &o.key)?;
     conn.execute(
-        &format!(
-            "INSERT OR REPLACE INTO objects({OBJECT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-        ),
+        &format!("INSERT OR REPLACE INTO objects({OBJECT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
         params![
             o.bucket,
             o.key.as_bytes(),
@@ -262,13 +278,7 @@ fn upload_from_raw(raw: RawUpload) -> Result<UploadRecord> {
 type RawBucket = (String, String, String, i64, Option<String>);
 
 fn raw_bucket(row: &Row) -> rusqlite::Result<RawBucket> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-    ))
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
 }
 
 fn bucket_from_raw(raw: RawBucket) -> Result<BucketRecord> {
@@ -325,8 +335,7 @@ impl MetaStore for SqliteStore {
 
     async fn list_accounts(&self) -> Result<Vec<Account>> {
         self.read(|c| {
-            let mut stmt =
-                c.prepare("SELECT id, name, canonical_id, created_ms FROM accounts ORDER BY id")?;
+            let mut stmt = c.prepare("SELECT id, name, canonical_id, created_ms FROM accounts ORDER BY id")?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
             rows.map(|r| account_from_raw(r?)).collect()
         })
@@ -366,9 +375,12 @@ impl MetaStore for SqliteStore {
     async fn create_bucket(&self, b: &BucketRecord) -> Result<CreateBucket> {
         let b = b.clone();
         self.write(move |c| {
-            let tx = c.transaction()?;
-            let owner: Option<String> =
-                tx.query_row("SELECT owner FROM buckets WHERE name = ?1", params![b.name], |r| r.get(0)).optional()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let owner: Option<String> = tx
+                .query_row("SELECT owner FROM buckets WHERE name = ?1", params![b.name], |r| {
+                    r.get(0)
+                })
+                .optional()?;
             if let Some(owner) = owner {
                 return Ok(CreateBucket::Exists(account_id(owner)?));
             }
@@ -412,9 +424,10 @@ impl MetaStore for SqliteStore {
     async fn delete_bucket(&self, name: &str) -> Result<DeleteBucket> {
         let name = name.to_owned();
         self.write(move |c| {
-            let tx = c.transaction()?;
-            let exists: Option<i64> =
-                tx.query_row("SELECT 1 FROM buckets WHERE name = ?1", params![name], |r| r.get(0)).optional()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let exists: Option<i64> = tx
+                .query_row("SELECT 1 FROM buckets WHERE name = ?1", params![name], |r| r.get(0))
+                .optional()?;
             if exists.is_none() {
                 return Ok(DeleteBucket::NotFound);
             }
@@ -438,23 +451,14 @@ impl MetaStore for SqliteStore {
     async fn set_bucket_tags(&self, name: &str, tags: Option<&[Tag]>) -> Result<bool> {
         let name = name.to_owned();
         let tags = tags.map(to_json).transpose()?;
-        self.write(move |c| {
-            Ok(c.execute(
-                "UPDATE buckets SET tags = ?2 WHERE name = ?1",
-                params![name, tags],
-            )? == 1)
-        })
-        .await
+        self.write(move |c| Ok(c.execute("UPDATE buckets SET tags = ?2 WHERE name = ?1", params![name, tags])? == 1))
+            .await
     }
 
-    async fn put_object(
-        &self,
-        o: &ObjectRecord,
-        expect: &Expect,
-    ) -> Result<Written<Option<ObjectRecord>>> {
+    async fn put_object(&self, o: &ObjectRecord, expect: &Expect) -> Result<Written<Option<ObjectRecord>>> {
         let (o, expect) = (o.clone(), expect.clone());
         self.write(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             if !expect.holds(get_object_tx(&tx, &o.bucket, &o.key)?.as_ref()) {
                 return Ok(Written::ConditionFailed);
             }
@@ -473,7 +477,7 @@ impl MetaStore for SqliteStore {
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>> {
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
         self.write(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let old = get_object_tx(&tx, &bucket, &key)?;
             if old.is_some() {
                 tx.execute(
@@ -490,11 +494,11 @@ impl MetaStore for SqliteStore {
     async fn set_object_tags(&self, bucket: &str, key: &str, tags: &[Tag]) -> Result<bool> {
         let (bucket, key, tags) = (bucket.to_owned(), key.to_owned(), tags.to_vec());
         self.write(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let Some(mut obj) = get_object_tx(&tx, &bucket, &key)? else {
                 return Ok(false);
             };
-            obj.doc.tags = tags;
+            obj.doc.tags = tags.clone();
             put_object_tx(&tx, &obj)?;
             tx.commit()?;
             Ok(true)
@@ -502,12 +506,7 @@ impl MetaStore for SqliteStore {
         .await
     }
 
-    async fn scan_objects(
-        &self,
-        bucket: &str,
-        range: &KeyRange,
-        limit: usize,
-    ) -> Result<Vec<ObjectSummary>> {
+    async fn scan_objects(&self, bucket: &str, range: &KeyRange, limit: usize) -> Result<Vec<ObjectSummary>> {
         let (bucket, range) = (bucket.to_owned(), range.clone());
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |c| {
@@ -522,7 +521,12 @@ impl MetaStore for SqliteStore {
             })?;
             rows.map(|r| {
                 let (key, size, etag, last_modified_ms) = r?;
-                Ok(ObjectSummary { key: key_string(key)?, size, etag, last_modified_ms })
+                Ok(ObjectSummary {
+                    key: key_string(key)?,
+                    size,
+                    etag,
+                    last_modified_ms,
+                })
             })
             .collect()
         })
@@ -566,20 +570,16 @@ impl MetaStore for SqliteStore {
     async fn put_part(&self, p: &PartRecord) -> Result<Option<PartRecord>> {
         let p = p.clone();
         self.write(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let old = tx
                 .query_row(
-                    &format!(
-                        "SELECT {PART_COLS} FROM parts WHERE upload_id = ?1 AND part_number = ?2"
-                    ),
+                    &format!("SELECT {PART_COLS} FROM parts WHERE upload_id = ?1 AND part_number = ?2"),
                     params![p.upload_id, p.part_number],
                     part_from_row,
                 )
                 .optional()?;
             tx.execute(
-                &format!(
-                    "INSERT OR REPLACE INTO parts({PART_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-                ),
+                &format!("INSERT OR REPLACE INTO parts({PART_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
                 params![
                     p.upload_id,
                     p.part_number,
@@ -596,12 +596,7 @@ impl MetaStore for SqliteStore {
         .await
     }
 
-    async fn list_parts(
-        &self,
-        upload_id: &str,
-        after: u32,
-        limit: usize,
-    ) -> Result<Vec<PartRecord>> {
+    async fn list_parts(&self, upload_id: &str, after: u32, limit: usize) -> Result<Vec<PartRecord>> {
         let id = upload_id.to_owned();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |c| {
@@ -627,7 +622,7 @@ impl MetaStore for SqliteStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |c| {
             // substr on a BLOB counts bytes, so this is a byte-wise prefix test.
-            let (marker_key, marker_upload) = after.unwrap_or_default();
+            let (marker_key, marker_upload) = after.clone().unwrap_or_default();
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {UPLOAD_COLS} FROM uploads WHERE bucket = ?1 AND substr(key, 1, length(?2)) = ?2 \
                  AND (key > ?3 OR (key = ?3 AND upload_id > ?4)) ORDER BY key, initiated_ms, upload_id LIMIT ?5"
@@ -646,13 +641,9 @@ impl MetaStore for SqliteStore {
     ) -> Result<Option<Written<(Option<ObjectRecord>, Vec<PartRecord>)>>> {
         let (id, object, expect) = (upload_id.to_owned(), object.clone(), expect.clone());
         self.write(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let exists: Option<i64> = tx
-                .query_row(
-                    "SELECT 1 FROM uploads WHERE upload_id = ?1",
-                    params![id],
-                    |r| r.get(0),
-                )
+                .query_row("SELECT 1 FROM uploads WHERE upload_id = ?1", params![id], |r| r.get(0))
                 .optional()?;
             if exists.is_none() {
                 return Ok(None);
@@ -672,7 +663,7 @@ impl MetaStore for SqliteStore {
     async fn abort_upload(&self, upload_id: &str) -> Result<Option<Vec<PartRecord>>> {
         let id = upload_id.to_owned();
         self.write(move |c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let parts = parts_of(&tx, &id)?;
             if tx.execute("DELETE FROM uploads WHERE upload_id = ?1", params![id])? == 0 {
                 return Ok(None);

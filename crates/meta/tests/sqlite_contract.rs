@@ -4,8 +4,7 @@ use strongbox_meta::{SqliteStore, contract};
 #[tokio::test]
 async fn sqlite_store_meets_the_contract() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| unreachable!("tempdir: {e}"));
-    let store = SqliteStore::open(&dir.path().join("meta.db"))
-        .unwrap_or_else(|e| unreachable!("open: {e}"));
+    let store = SqliteStore::open(&dir.path().join("meta.db")).unwrap_or_else(|e| unreachable!("open: {e}"));
     contract::run_all(&store).await;
 }
 

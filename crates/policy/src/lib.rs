@@ -60,11 +60,9 @@ pub fn authorize(request: &Request<'_>) -> Decision {
         (Principal::AccountRoot { .. }, Resource::Account) => Decision::Allow {
             reason: "principals act on their own account",
         },
-        (Principal::AccountRoot { account }, Resource::Bucket { owner }) if account == owner => {
-            Decision::Allow {
-                reason: "the bucket owner's root user",
-            }
-        }
+        (Principal::AccountRoot { account }, Resource::Bucket { owner }) if account == owner => Decision::Allow {
+            reason: "the bucket owner's root user",
+        },
         (Principal::AccountRoot { .. }, Resource::Bucket { .. }) => Decision::ImplicitDeny {
             reason: "no policy grants this account access to the bucket",
         },

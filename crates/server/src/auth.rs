@@ -33,15 +33,11 @@ impl S3Auth for Credentials {
                 "The AWS Access Key Id you provided does not exist in our records."
             ));
         };
-        let secret = strongbox_crypto::open_secret(
-            &self.root_key,
-            CREDENTIAL_PURPOSE,
-            &cred.secret_sealed,
-        )
-        .map_err(|e| {
-            tracing::error!(error = %e, "a stored credential failed to open under the root key");
-            s3_error!(InternalError)
-        })?;
+        let secret =
+            strongbox_crypto::open_secret(&self.root_key, CREDENTIAL_PURPOSE, &cred.secret_sealed).map_err(|e| {
+                tracing::error!(error = %e, "a stored credential failed to open under the root key");
+                s3_error!(InternalError)
+            })?;
         let secret = std::str::from_utf8(&secret).map_err(|_| s3_error!(InternalError))?;
         Ok(SecretKey::from(secret.to_owned()))
     }
@@ -60,9 +56,7 @@ impl S3Access for Gate {
         if let Some(slot) = cx.extensions_mut().get::<OpSlot>() {
             slot.set(&operation);
         }
-        if cx.headers().contains_key("x-amz-security-token")
-            || query_has(cx.uri(), "X-Amz-Security-Token")
-        {
+        if cx.headers().contains_key("x-amz-security-token") || query_has(cx.uri(), "X-Amz-Security-Token") {
             // No temporary credentials are issued yet, so no token can be valid.
             return Err(s3_error!(
                 InvalidToken,
@@ -72,11 +66,7 @@ impl S3Access for Gate {
         let principal = match cx.credentials() {
             None => Principal::Anonymous,
             Some(c) => {
-                let cred = self
-                    .meta
-                    .get_credential(&c.access_key)
-                    .await
-                    .map_err(internal)?;
+                let cred = self.meta.get_credential(&c.access_key).await.map_err(internal)?;
                 let cred = cred.ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
                 Principal::AccountRoot {
                     account: cred.account_id,
@@ -148,27 +138,16 @@ fn query_has(uri: &http::Uri, name: &str) -> bool {
         .is_some_and(|q| q.split('&').any(|kv| kv.split('=').next() == Some(name)))
 }
 
-fn build_context(
-    cx: &mut S3AccessContext<'_>,
-    principal: Principal,
-    operation: String,
-) -> RequestContext {
+fn build_context(cx: &mut S3AccessContext<'_>, principal: Principal, operation: String) -> RequestContext {
     let headers = cx.headers();
-    let header = |n: &str| {
-        headers
-            .get(n)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let authz = header("authorization");
     let uri = cx.uri().clone();
     let (auth_type, signature_version) = match (&authz, cx.credentials().is_some()) {
         (_, false) => (AuthType::Anonymous, None),
         (Some(a), true) if a.starts_with("AWS4-") => (AuthType::Header, Some("AWS4-HMAC-SHA256")),
         (Some(_), true) => (AuthType::Header, Some("AWS")),
-        (None, true) if query_has(&uri, "X-Amz-Signature") => {
-            (AuthType::Query, Some("AWS4-HMAC-SHA256"))
-        }
+        (None, true) if query_has(&uri, "X-Amz-Signature") => (AuthType::Query, Some("AWS4-HMAC-SHA256")),
         (None, true) if query_has(&uri, "Signature") => (AuthType::Query, Some("AWS")),
         (None, true) => (AuthType::PostForm, None),
     };
@@ -187,10 +166,7 @@ fn build_context(
     };
     let access_key = cx.credentials().map(|c| c.access_key.clone());
     let ext = cx.extensions_mut();
-    let request_id = ext
-        .get::<RequestId>()
-        .map(|r| r.0.clone())
-        .unwrap_or_default();
+    let request_id = ext.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
     let conn = ext.get::<ConnInfo>().cloned().unwrap_or_else(|| ConnInfo {
         peer: ([0, 0, 0, 0], 0).into(),
         local: ([0, 0, 0, 0], 0).into(),
@@ -223,13 +199,8 @@ mod tests {
         assert_eq!(secs, 1_795_341_360);
         assert_eq!(parse_http_date("Sun, 22 Nov 2026 09:56:00 GMT"), Some(t));
         assert_eq!(parse_amz_date("garbage"), None);
-        let uri: http::Uri = "/b/k?X-Amz-Date=20261122T095600Z&X-Amz-Signature=x"
-            .parse()
-            .unwrap();
-        assert_eq!(
-            query_value(&uri, "X-Amz-Date").as_deref(),
-            Some("20261122T095600Z")
-        );
+        let uri: http::Uri = "/b/k?X-Amz-Date=20261122T095600Z&X-Amz-Signature=x".parse().unwrap();
+        assert_eq!(query_value(&uri, "X-Amz-Date").as_deref(), Some("20261122T095600Z"));
         assert!(query_has(&uri, "X-Amz-Signature") && !query_has(&uri, "Signature"));
     }
 }

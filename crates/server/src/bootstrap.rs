@@ -42,9 +42,7 @@ pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), ServerError> 
     f.sync_all().map_err(io(&tmp))?;
     fs::rename(&tmp, path).map_err(io(path))?;
     if let Some(dir) = path.parent() {
-        fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io(dir))?;
+        fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))?;
     }
     Ok(())
 }
@@ -58,12 +56,9 @@ pub enum RootKeySource {
 }
 
 pub fn load_root_key(source: &RootKeySource) -> Result<RootKey, ServerError> {
-    let bad =
-        |what: &str| ServerError::Config(format!("root key {what} is not base64 of 32 bytes"));
+    let bad = |what: &str| ServerError::Config(format!("root key {what} is not base64 of 32 bytes"));
     match source {
-        RootKeySource::Inline(b64) => {
-            RootKey::from_base64(b64).map_err(|_| bad("from STRONGBOX_ROOT_KEY"))
-        }
+        RootKeySource::Inline(b64) => RootKey::from_base64(b64).map_err(|_| bad("from STRONGBOX_ROOT_KEY")),
         RootKeySource::File(path) if path.exists() => {
             let text = Zeroizing::new(fs::read_to_string(path).map_err(io(path))?);
             RootKey::from_base64(&text).map_err(|_| bad(&path.display().to_string()))
@@ -141,10 +136,7 @@ async fn first_account(meta: &dyn MetaStore) -> Result<AccountId, ServerError> {
     if let Some(first) = accounts.iter().min_by_key(|a| a.created_ms) {
         return Ok(first.id.clone());
     }
-    let digits: String = random_bytes(12)?
-        .iter()
-        .map(|b| char::from(b'0' + b % 10))
-        .collect();
+    let digits: String = random_bytes(12)?.iter().map(|b| char::from(b'0' + b % 10)).collect();
     let id = AccountId::parse(&digits).map_err(|e| ServerError::Config(e.to_string()))?;
     let account = Account {
         id: id.clone(),
@@ -174,14 +166,8 @@ fn random_bytes(n: usize) -> Result<Vec<u8>, ServerError> {
 fn generate_credentials() -> Result<(String, Zeroizing<String>), ServerError> {
     const B32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     const SECRET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let pick = |alphabet: &[u8], b: &u8| {
-        char::from(
-            alphabet
-                .get(usize::from(*b) % alphabet.len())
-                .copied()
-                .unwrap_or(b'A'),
-        )
-    };
+    let pick =
+        |alphabet: &[u8], b: &u8| char::from(alphabet.get(usize::from(*b) % alphabet.len()).copied().unwrap_or(b'A'));
     let ak: String = "AKIA"
         .chars()
         .chain(random_bytes(16)?.iter().map(|b| pick(B32, b)))
@@ -243,10 +229,7 @@ mod tests {
             b"[strongbox]\naws_access_key_id = AKIAX\naws_secret_access_key = s3cr3t/+key\n",
         )
         .unwrap();
-        assert_eq!(
-            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
         let (ak, sk) = read_credentials_file(&p).unwrap();
         assert_eq!((ak.as_str(), sk.as_str()), ("AKIAX", "s3cr3t/+key"));
     }

@@ -14,9 +14,7 @@ impl S3Host for BaseDomains {
             if name.eq_ignore_ascii_case(domain) {
                 return Ok(VirtualHost::new(name));
             }
-            if let Some(bucket) = name
-                .strip_suffix(domain.as_str())
-                .and_then(|b| b.strip_suffix('.'))
+            if let Some(bucket) = name.strip_suffix(domain.as_str()).and_then(|b| b.strip_suffix('.'))
                 && !bucket.is_empty()
             {
                 return Ok(VirtualHost::new(domain.as_str()).with_bucket(bucket));
@@ -33,10 +31,7 @@ impl S3Host for BaseDomains {
 
 fn strip_port(host: &str) -> &str {
     if host.starts_with('[') {
-        return host
-            .split(']')
-            .next()
-            .map_or(host, |h| h.trim_start_matches('['));
+        return host.split(']').next().map_or(host, |h| h.trim_start_matches('['));
     }
     host.rsplit_once(':').map_or(host, |(h, _)| h)
 }
@@ -51,26 +46,12 @@ mod tests {
             domains: vec!["localhost".into(), "s3.example.com".into()],
         };
         assert_eq!(
-            h.parse_host_header("mybucket.localhost:9443")
-                .unwrap()
-                .bucket(),
+            h.parse_host_header("mybucket.localhost:9443").unwrap().bucket(),
             Some("mybucket")
         );
-        assert_eq!(
-            h.parse_host_header("a.b.s3.example.com").unwrap().bucket(),
-            Some("a.b")
-        );
-        assert_eq!(
-            h.parse_host_header("localhost:9080").unwrap().bucket(),
-            None
-        );
-        assert_eq!(
-            h.parse_host_header("127.0.0.1:9080").unwrap().bucket(),
-            None
-        );
-        assert_eq!(
-            h.parse_host_header("otherlocalhost").unwrap().bucket(),
-            None
-        );
+        assert_eq!(h.parse_host_header("a.b.s3.example.com").unwrap().bucket(), Some("a.b"));
+        assert_eq!(h.parse_host_header("localhost:9080").unwrap().bucket(), None);
+        assert_eq!(h.parse_host_header("127.0.0.1:9080").unwrap().bucket(), None);
+        assert_eq!(h.parse_host_header("otherlocalhost").unwrap().bucket(), None);
     }
 }

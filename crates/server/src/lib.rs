@@ -49,10 +49,7 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("TLS: {0}")]
     Tls(String),
     #[error("metadata: {0}")]
@@ -62,10 +59,7 @@ pub enum ServerError {
     #[error("configuration: {0}")]
     Config(String),
     #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Bind { addr: SocketAddr, source: std::io::Error },
 }
 
 /// What a started server reports once its listeners are bound.
@@ -176,9 +170,7 @@ pub async fn run(
                 tracing::warn!("in-flight requests did not finish within the shutdown timeout");
             }
         }
-        Err(_) => tracing::error!(
-            "connection tracker still shared at shutdown; not waiting for in-flight requests"
-        ),
+        Err(_) => tracing::error!("connection tracker still shared at shutdown; not waiting for in-flight requests"),
     }
     Ok(())
 }
@@ -205,9 +197,7 @@ fn build_s3(
         engine,
         region: cfg.region.clone(),
     });
-    b.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(
-        s3cfg,
-    ))));
+    b.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(s3cfg))));
     // INVARIANT: auth is always set; without it s3s skips the access gate entirely.
     b.set_auth(auth::Credentials {
         meta: Arc::clone(&meta),

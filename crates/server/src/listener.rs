@@ -55,21 +55,18 @@ pub async fn serve(
             };
             match tls {
                 None => serve_conn(stream, info, outer, watcher).await,
-                Some(acceptor) => {
-                    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
-                    {
-                        Ok(Ok(tls_stream)) => {
-                            let (_, session) = tls_stream.get_ref();
-                            let info = ConnInfo {
-                                tls: Some(tls_info(session)),
-                                ..info
-                            };
-                            serve_conn(tls_stream, info, outer, watcher).await;
-                        }
-                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                Some(acceptor) => match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                    Ok(Ok(tls_stream)) => {
+                        let (_, session) = tls_stream.get_ref();
+                        let info = ConnInfo {
+                            tls: Some(tls_info(session)),
+                            ..info
+                        };
+                        serve_conn(tls_stream, info, outer, watcher).await;
                     }
-                }
+                    Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                },
             }
         });
     }
@@ -110,9 +107,7 @@ where
         .http2()
         .timer(TokioTimer::new())
         .max_header_list_size(u32::try_from(MAX_HEADER_BYTES).unwrap_or(u32::MAX));
-    let conn = builder
-        .serve_connection(TokioIo::new(stream), svc)
-        .into_owned();
+    let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
     if let Err(e) = watcher.watch(conn).await {
         tracing::debug!(error = %e, "connection ended with an error");
     }

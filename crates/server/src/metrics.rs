@@ -8,9 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 /// Upper bounds of the latency buckets, in seconds.
-const BUCKETS: [f64; 12] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
-];
+const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
 /// Where the authorization gate records the operation name for this request.
 #[derive(Clone, Default)]
@@ -92,10 +90,7 @@ impl Metrics {
             "strongbox_response_bytes_total {}",
             self.bytes_out.load(Ordering::Relaxed)
         );
-        let _ = writeln!(
-            s,
-            "# HELP strongbox_request_duration_seconds Time to response headers."
-        );
+        let _ = writeln!(s, "# HELP strongbox_request_duration_seconds Time to response headers.");
         let _ = writeln!(s, "# TYPE strongbox_request_duration_seconds histogram");
         for (bound, counter) in BUCKETS.iter().zip(&self.latency_buckets) {
             let _ = writeln!(
@@ -105,10 +100,7 @@ impl Metrics {
             );
         }
         let count = self.latency_count.load(Ordering::Relaxed);
-        let _ = writeln!(
-            s,
-            "strongbox_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
-        );
+        let _ = writeln!(s, "strongbox_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}");
         let sum = self.latency_sum_us.load(Ordering::Relaxed) as f64 / 1e6;
         let _ = writeln!(s, "strongbox_request_duration_seconds_sum {sum}");
         let _ = writeln!(s, "strongbox_request_duration_seconds_count {count}");
@@ -126,9 +118,7 @@ mod tests {
         m.record("GetObject", 200, 0, 10, Duration::from_millis(3));
         m.record("GetObject", 200, 0, 10, Duration::from_millis(30));
         let text = m.render();
-        assert!(
-            text.contains("strongbox_requests_total{operation=\"GetObject\",status=\"200\"} 2")
-        );
+        assert!(text.contains("strongbox_requests_total{operation=\"GetObject\",status=\"200\"} 2"));
         assert!(text.contains("strongbox_request_duration_seconds_bucket{le=\"0.005\"} 1"));
         assert!(text.contains("strongbox_request_duration_seconds_count 2"));
         assert!(text.contains("strongbox_response_bytes_total 20"));

@@ -46,10 +46,7 @@ impl Outer {
             }
         };
         let mut resp = resp;
-        if is_head
-            && resp.status() == StatusCode::OK
-            && resp.headers().contains_key(header::CONTENT_RANGE)
-        {
+        if is_head && resp.status() == StatusCode::OK && resp.headers().contains_key(header::CONTENT_RANGE) {
             // s3s serializes HeadObject as 200 even for a range or partNumber; AWS says 206.
             *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
         }
@@ -59,13 +56,8 @@ impl Outer {
             resp
         };
         let bytes_out = declared_len(resp.headers(), false);
-        self.metrics.record(
-            op.get(),
-            resp.status().as_u16(),
-            bytes_in,
-            bytes_out,
-            start.elapsed(),
-        );
+        self.metrics
+            .record(op.get(), resp.status().as_u16(), bytes_in, bytes_out, start.elapsed());
         tracing::debug!(request_id, operation = %op.get(), status = resp.status().as_u16(), "request");
         with_ids(resp, &request_id)
     }
@@ -86,21 +78,14 @@ impl Outer {
         };
         match req.uri().path() {
             "/health/live" | "/health/ready" => text("ok\n".into(), "text/plain; charset=utf-8"),
-            "/metrics" => text(
-                self.metrics.render(),
-                "text/plain; version=0.0.4; charset=utf-8",
-            ),
+            "/metrics" => text(self.metrics.render(), "text/plain; version=0.0.4; charset=utf-8"),
             _ => None,
         }
     }
 }
 
 fn declared_len(h: &http::HeaderMap, request: bool) -> u64 {
-    let get = |n: &str| {
-        h.get(n)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok())
-    };
+    let get = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
     let decoded = if request {
         get("x-amz-decoded-content-length")
     } else {
@@ -131,8 +116,7 @@ fn with_ids(mut resp: Response<s3s::Body>, request_id: &str) -> Response<s3s::Bo
     if let Ok(v) = HeaderValue::from_str(&host_id(request_id)) {
         h.insert("x-amz-id-2", v);
     }
-    h.entry(header::SERVER)
-        .or_insert(HeaderValue::from_static("Strongbox"));
+    h.entry(header::SERVER).or_insert(HeaderValue::from_static("Strongbox"));
     resp
 }
 
@@ -150,19 +134,13 @@ fn error_response(status: StatusCode, code: &str, message: &str) -> Response<s3s
     );
     let mut r = Response::new(s3s::Body::from(body));
     *r.status_mut() = status;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/xml"),
-    );
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
     r
 }
 
 /// Adds the Resource, RequestId and HostId elements AWS error bodies carry.
-async fn decorate_error(
-    resp: Response<s3s::Body>,
-    resource: &str,
-    request_id: &str,
-) -> Response<s3s::Body> {
+async fn decorate_error(resp: Response<s3s::Body>, resource: &str, request_id: &str) -> Response<s3s::Body> {
     let is_xml = resp
         .headers()
         .get(header::CONTENT_TYPE)

@@ -5,9 +5,7 @@ use std::fmt;
 /// lowercase letters, digits, dots and hyphens; starts and ends with a letter
 /// or digit; no adjacent dots; not an IPv4 address; none of the reserved
 /// prefixes and suffixes.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct BucketName(String);
 
@@ -99,11 +97,7 @@ mod tests {
             long.as_str(),
             "",
         ] {
-            assert_eq!(
-                BucketName::parse(bad),
-                Err(InvalidValue::BucketName),
-                "{bad}"
-            );
+            assert_eq!(BucketName::parse(bad), Err(InvalidValue::BucketName), "{bad}");
         }
     }
 }

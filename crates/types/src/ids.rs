@@ -2,9 +2,7 @@ use crate::InvalidValue;
 use std::fmt;
 
 /// A 12-digit AWS account id.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct AccountId(String);
 
@@ -69,10 +67,7 @@ mod tests {
         assert!(AccountId::parse("12345678901").is_err());
         assert!(AccountId::parse("12345678901a").is_err());
         assert_eq!(
-            AccountId::parse("111122223333")
-                .map(|a| a.root_arn())
-                .ok()
-                .as_deref(),
+            AccountId::parse("111122223333").map(|a| a.root_arn()).ok().as_deref(),
             Some("arn:aws:iam::111122223333:root")
         );
     }

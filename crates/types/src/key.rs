@@ -50,15 +50,9 @@ mod tests {
     #[test]
     fn length_is_counted_in_bytes() {
         assert!(ObjectKey::parse(&"a".repeat(1024)).is_ok());
-        assert_eq!(
-            ObjectKey::parse(&"a".repeat(1025)),
-            Err(InvalidValue::KeyTooLong)
-        );
+        assert_eq!(ObjectKey::parse(&"a".repeat(1025)), Err(InvalidValue::KeyTooLong));
         // 342 three-byte characters = 1026 bytes.
-        assert_eq!(
-            ObjectKey::parse(&"漢".repeat(342)),
-            Err(InvalidValue::KeyTooLong)
-        );
+        assert_eq!(ObjectKey::parse(&"漢".repeat(342)), Err(InvalidValue::KeyTooLong));
         assert_eq!(ObjectKey::parse(""), Err(InvalidValue::EmptyKey));
     }
 }

@@ -4,8 +4,8 @@
 #![allow(dead_code, reason = "each test binary uses a subset")]
 
 use strongbox_crypto::{
-    CHUNK_SIZE, ChunkOpener, ChunkSealer, CryptoError, DataKey, HEADER_LEN, ObjectIdentity,
-    chunk_count, chunk_file_offset, chunk_sealed_len, plain_len_for_blob_len,
+    CHUNK_SIZE, ChunkOpener, ChunkSealer, CryptoError, DataKey, HEADER_LEN, ObjectIdentity, chunk_count,
+    chunk_file_offset, chunk_sealed_len, plain_len_for_blob_len,
 };
 
 pub const IDENTITY: ObjectIdentity<'static> = ObjectIdentity {
@@ -30,11 +30,7 @@ pub fn plaintext(len: usize, seed: u64) -> Vec<u8> {
 }
 
 /// Seals `plain` into a complete blob: header, then every chunk.
-pub fn seal_blob(
-    key: &DataKey,
-    identity: &ObjectIdentity,
-    plain: &[u8],
-) -> Result<Vec<u8>, CryptoError> {
+pub fn seal_blob(key: &DataKey, identity: &ObjectIdentity, plain: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let (mut sealer, header) = ChunkSealer::new(key, identity)?;
     let mut blob = header.to_vec();
     let count = chunk_count(plain.len() as u64) as usize;
@@ -60,11 +56,7 @@ pub fn split_blob(blob: &[u8]) -> (Vec<u8>, Vec<Vec<u8>>) {
 
 /// Opens a complete blob the way a reader does: the plaintext length comes
 /// from the file length, each chunk is read at its offset.
-pub fn open_blob(
-    key: &DataKey,
-    identity: &ObjectIdentity,
-    blob: &[u8],
-) -> Result<Vec<u8>, CryptoError> {
+pub fn open_blob(key: &DataKey, identity: &ObjectIdentity, blob: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let plain_len = plain_len_for_blob_len(blob.len() as u64).ok_or(CryptoError::BadHeader)?;
     let header = blob.get(..HEADER_LEN).ok_or(CryptoError::BadHeader)?;
     let opener = ChunkOpener::new(key, identity, header)?;
@@ -77,12 +69,7 @@ pub fn open_blob(
 }
 
 /// Reads and opens chunk `index` of a blob whose plaintext is `plain_len` bytes.
-pub fn open_chunk(
-    opener: &ChunkOpener,
-    blob: &[u8],
-    plain_len: u64,
-    index: u64,
-) -> Result<Vec<u8>, CryptoError> {
+pub fn open_chunk(opener: &ChunkOpener, blob: &[u8], plain_len: u64, index: u64) -> Result<Vec<u8>, CryptoError> {
     let start = chunk_file_offset(index) as usize;
     let end = start + chunk_sealed_len(plain_len, index);
     let mut buf = blob.get(start..end).ok_or(CryptoError::BadHeader)?.to_vec();

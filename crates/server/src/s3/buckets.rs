@@ -58,11 +58,7 @@ impl StrongboxS3 {
                 ));
             }
         }
-        engine(
-            self.engine
-                .create_bucket(&account, &name, &self.region)
-                .await,
-        )?;
+        engine(self.engine.create_bucket(&account, &name, &self.region).await)?;
         Ok(S3Response::new(CreateBucketOutput {
             location: Some(format!("/{name}")),
             ..Default::default()
@@ -105,11 +101,7 @@ impl StrongboxS3 {
         req: S3Request<PutBucketTaggingInput>,
     ) -> S3Result<S3Response<PutBucketTaggingOutput>> {
         let tags = tags_from_dto(req.input.tagging);
-        engine(
-            self.engine
-                .set_bucket_tags(&req.input.bucket, Some(tags))
-                .await,
-        )?;
+        engine(self.engine.set_bucket_tags(&req.input.bucket, Some(tags)).await)?;
         Ok(S3Response::new(PutBucketTaggingOutput {}))
     }
 

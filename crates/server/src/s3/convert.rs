@@ -82,16 +82,10 @@ pub(crate) fn tags_to_dto(t: &[Tag]) -> dto::TagSet {
         .collect()
 }
 
-pub(crate) fn checksum_algorithm(
-    a: Option<&dto::ChecksumAlgorithm>,
-) -> S3Result<Option<ChecksumAlgorithm>> {
+pub(crate) fn checksum_algorithm(a: Option<&dto::ChecksumAlgorithm>) -> S3Result<Option<ChecksumAlgorithm>> {
     a.map(|a| {
-        ChecksumAlgorithm::parse(a.as_str()).ok_or_else(|| {
-            s3_error!(
-                InvalidRequest,
-                "Value for x-amz-checksum-algorithm header is invalid."
-            )
-        })
+        ChecksumAlgorithm::parse(a.as_str())
+            .ok_or_else(|| s3_error!(InvalidRequest, "Value for x-amz-checksum-algorithm header is invalid."))
     })
     .transpose()
 }
@@ -126,12 +120,7 @@ impl ChecksumPlan {
             .map(|v| {
                 checksum::from_b64(v)
                     .filter(|d| d.len() == 16)
-                    .ok_or_else(|| {
-                        s3_error!(
-                            InvalidDigest,
-                            "The Content-MD5 you specified was not valid."
-                        )
-                    })
+                    .ok_or_else(|| s3_error!(InvalidDigest, "The Content-MD5 you specified was not valid."))
             })
             .transpose()?;
         let mut expected = vec![];
@@ -143,8 +132,7 @@ impl ChecksumPlan {
             (ChecksumAlgorithm::Sha256, values.sha256),
         ] {
             if let Some(v) = v {
-                let raw = checksum::from_b64(v)
-                    .filter(|r| r.len() == checksum::checksum_of(alg, b"").len());
+                let raw = checksum::from_b64(v).filter(|r| r.len() == checksum::checksum_of(alg, b"").len());
                 let raw = raw.ok_or_else(|| {
                     S3Error::with_message(
                         S3ErrorCode::InvalidRequest,
@@ -227,22 +215,15 @@ impl ChecksumPlan {
             let sent = self
                 .trailing
                 .as_ref()
-                .and_then(|t| {
-                    t.read(|h| {
-                        h.get(name.as_str())
-                            .and_then(|v| v.to_str().ok())
-                            .map(str::to_owned)
-                    })
-                })
+                .and_then(|t| t.read(|h| h.get(name.as_str()).and_then(|v| v.to_str().ok()).map(str::to_owned)))
                 .flatten();
             let Some(sent) = sent else {
                 return Err(EngineError::InvalidRequest(format!(
                     "The {name} trailer was declared but not sent."
                 )));
             };
-            let sent = checksum::from_b64(&sent).ok_or_else(|| {
-                EngineError::InvalidRequest(format!("Value for {name} trailing header is invalid."))
-            })?;
+            let sent = checksum::from_b64(&sent)
+                .ok_or_else(|| EngineError::InvalidRequest(format!("Value for {name} trailing header is invalid.")))?;
             if d.get(alg) != Some(sent.as_slice()) {
                 return Err(mismatch(alg));
             }
@@ -351,14 +332,10 @@ pub(crate) fn write_expect(
         (None, None) => Ok(Expect::Any),
         (Some(ETagCondition::ETag(t)), None) => Ok(Expect::ETag(t.value().to_owned())),
         (None, Some(ETagCondition::Any)) => Ok(Expect::Absent),
-        (Some(ETagCondition::Any), None) => Err(s3_error!(
-            NotImplemented,
-            "If-Match: * is not supported for writes"
-        )),
-        (None, Some(ETagCondition::ETag(_))) => Err(s3_error!(
-            NotImplemented,
-            "If-None-Match on a write only accepts *"
-        )),
+        (Some(ETagCondition::Any), None) => Err(s3_error!(NotImplemented, "If-Match: * is not supported for writes")),
+        (None, Some(ETagCondition::ETag(_))) => {
+            Err(s3_error!(NotImplemented, "If-None-Match on a write only accepts *"))
+        }
         (Some(_), Some(_)) => Err(s3_error!(
             NotImplemented,
             "If-Match and If-None-Match cannot be combined on a write"

@@ -71,9 +71,7 @@ impl StrongboxS3 {
                 size: i64::try_from(o.size).ok(),
                 e_tag: Some(etag(&o.etag)),
                 last_modified: Some(timestamp(o.last_modified_ms)),
-                storage_class: Some(ObjectStorageClass::from_static(
-                    ObjectStorageClass::STANDARD,
-                )),
+                storage_class: Some(ObjectStorageClass::from_static(ObjectStorageClass::STANDARD)),
                 owner: owner.clone(),
                 ..Default::default()
             })
@@ -101,27 +99,18 @@ impl StrongboxS3 {
                     .decode(t)
                     .ok()
                     .and_then(|b| String::from_utf8(b).ok())
-                    .ok_or_else(|| {
-                        s3_error!(
-                            InvalidArgument,
-                            "The continuation token provided is incorrect"
-                        )
-                    })?,
+                    .ok_or_else(|| s3_error!(InvalidArgument, "The continuation token provided is incorrect"))?,
             ),
             None => None,
         };
-        let after = after_token
-            .or_else(|| i.start_after.clone())
-            .filter(|s| !s.is_empty());
+        let after = after_token.or_else(|| i.start_after.clone()).filter(|s| !s.is_empty());
         let q = ListQuery {
             prefix: i.prefix.clone().unwrap_or_default(),
             delimiter: i.delimiter.clone(),
             after,
             max_keys: max,
         };
-        let (page, objects, prefixes) = self
-            .page(&i.bucket, &q, &enc, i.fetch_owner.unwrap_or(false))
-            .await?;
+        let (page, objects, prefixes) = self.page(&i.bucket, &q, &enc, i.fetch_owner.unwrap_or(false)).await?;
         let key_count = i32::try_from(objects.len() + prefixes.len()).unwrap_or(i32::MAX);
         let next = if page.is_truncated {
             page.last.as_ref().map(|l| TOKEN.encode(l))

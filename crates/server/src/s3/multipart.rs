@@ -10,9 +10,7 @@ use strongbox_policy::{Request, Resource, authorize};
 const MAX_LIST_PARTS: i32 = 1000;
 
 fn sse_s3() -> Option<ServerSideEncryption> {
-    Some(ServerSideEncryption::from_static(
-        ServerSideEncryption::AES256,
-    ))
+    Some(ServerSideEncryption::from_static(ServerSideEncryption::AES256))
 }
 
 /// Parses `bytes=first-last` (both required, inclusive) against the source size.
@@ -35,10 +33,7 @@ fn copy_range(v: Option<&str>, size: u64) -> S3Result<std::ops::Range<u64>> {
         return Err(bad());
     }
     if last >= size {
-        return Err(s3_error!(
-            InvalidRange,
-            "The requested range is not satisfiable"
-        ));
+        return Err(s3_error!(InvalidRange, "The requested range is not satisfiable"));
     }
     Ok(first..last + 1)
 }
@@ -68,11 +63,7 @@ impl StrongboxS3 {
                 "Server-side encryption with customer-provided keys is not implemented yet."
             ));
         }
-        match i
-            .server_side_encryption
-            .as_ref()
-            .map(ServerSideEncryption::as_str)
-        {
+        match i.server_side_encryption.as_ref().map(ServerSideEncryption::as_str) {
             None | Some("AES256") => {}
             Some("aws:kms" | "aws:kms:dsse") => {
                 return Err(s3_error!(NotImplemented, "SSE-KMS is not implemented yet."));
@@ -141,10 +132,7 @@ impl StrongboxS3 {
             i.content_md5.as_ref(),
             req.trailing_headers.clone(),
         )?;
-        let body = i
-            .body
-            .take()
-            .unwrap_or_else(|| StreamingBlob::from(Bytes::new()));
+        let body = i.body.take().unwrap_or_else(|| StreamingBlob::from(Bytes::new()));
         let part = engine(
             self.engine
                 .upload_part(
@@ -214,23 +202,13 @@ impl StrongboxS3 {
         let body = engine(self.engine.read(&src, range))?;
         let part = engine(
             self.engine
-                .upload_part(
-                    &i.bucket,
-                    &i.key,
-                    &i.upload_id,
-                    i.part_number,
-                    body,
-                    &[],
-                    |d| {
-                        if d.size == expected {
-                            Ok(())
-                        } else {
-                            Err(EngineError::Internal(
-                                "copy source changed while reading".into(),
-                            ))
-                        }
-                    },
-                )
+                .upload_part(&i.bucket, &i.key, &i.upload_id, i.part_number, body, &[], |d| {
+                    if d.size == expected {
+                        Ok(())
+                    } else {
+                        Err(EngineError::Internal("copy source changed while reading".into()))
+                    }
+                })
                 .await,
         )?;
         Ok(S3Response::new(UploadPartCopyOutput {
@@ -299,27 +277,14 @@ impl StrongboxS3 {
         req: S3Request<AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
         let i = req.input;
-        engine(
-            self.engine
-                .abort_upload(&i.bucket, &i.key, &i.upload_id)
-                .await,
-        )?;
+        engine(self.engine.abort_upload(&i.bucket, &i.key, &i.upload_id).await)?;
         Ok(S3Response::new(AbortMultipartUploadOutput::default()))
     }
 
-    pub(super) async fn do_list_parts(
-        &self,
-        req: S3Request<ListPartsInput>,
-    ) -> S3Result<S3Response<ListPartsOutput>> {
+    pub(super) async fn do_list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
         let i = req.input;
-        let max = i
-            .max_parts
-            .unwrap_or(MAX_LIST_PARTS)
-            .clamp(0, MAX_LIST_PARTS);
-        let after = i
-            .part_number_marker
-            .and_then(|m| u32::try_from(m).ok())
-            .unwrap_or(0);
+        let max = i.max_parts.unwrap_or(MAX_LIST_PARTS).clamp(0, MAX_LIST_PARTS);
+        let after = i.part_number_marker.and_then(|m| u32::try_from(m).ok()).unwrap_or(0);
         let page = engine(
             self.engine
                 .list_parts(
@@ -395,11 +360,7 @@ impl StrongboxS3 {
                 initiator: Some(initiator),
                 owner: Some(owner),
                 storage_class: Some(StorageClass::from_static(StorageClass::STANDARD)),
-                checksum_algorithm: u
-                    .doc
-                    .checksum_algorithm
-                    .clone()
-                    .map(ChecksumAlgorithm_::from),
+                checksum_algorithm: u.doc.checksum_algorithm.clone().map(ChecksumAlgorithm_::from),
                 checksum_type: u.doc.checksum_type.clone().map(ChecksumType::from),
             });
         }
@@ -409,14 +370,8 @@ impl StrongboxS3 {
             prefix: i.prefix,
             key_marker: i.key_marker,
             upload_id_marker: i.upload_id_marker,
-            next_key_marker: page
-                .is_truncated
-                .then(|| last.map(|u| u.key.clone()))
-                .flatten(),
-            next_upload_id_marker: page
-                .is_truncated
-                .then(|| last.map(|u| u.upload_id.clone()))
-                .flatten(),
+            next_key_marker: page.is_truncated.then(|| last.map(|u| u.key.clone())).flatten(),
+            next_upload_id_marker: page.is_truncated.then(|| last.map(|u| u.upload_id.clone())).flatten(),
             max_uploads: Some(max),
             is_truncated: Some(page.is_truncated),
             uploads: Some(uploads),

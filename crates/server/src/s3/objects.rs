@@ -11,16 +11,11 @@ use strongbox_policy::{Request, Resource, authorize};
 const MAX_DELETE_KEYS: usize = 1000;
 
 fn sse_s3() -> Option<ServerSideEncryption> {
-    Some(ServerSideEncryption::from_static(
-        ServerSideEncryption::AES256,
-    ))
+    Some(ServerSideEncryption::from_static(ServerSideEncryption::AES256))
 }
 
 /// SSE-S3 is what every object gets; other modes arrive with the KMS work.
-fn check_sse(
-    sse: Option<&ServerSideEncryption>,
-    sse_c: Option<&SSECustomerAlgorithm>,
-) -> S3Result<()> {
+fn check_sse(sse: Option<&ServerSideEncryption>, sse_c: Option<&SSECustomerAlgorithm>) -> S3Result<()> {
     if sse_c.is_some() {
         return Err(s3_error!(
             NotImplemented,
@@ -29,9 +24,7 @@ fn check_sse(
     }
     match sse.map(ServerSideEncryption::as_str) {
         None | Some("AES256") => Ok(()),
-        Some("aws:kms" | "aws:kms:dsse") => {
-            Err(s3_error!(NotImplemented, "SSE-KMS is not implemented yet."))
-        }
+        Some("aws:kms" | "aws:kms:dsse") => Err(s3_error!(NotImplemented, "SSE-KMS is not implemented yet.")),
         Some(_) => Err(s3_error!(
             InvalidArgument,
             "The encryption method specified is not supported"
@@ -66,8 +59,7 @@ macro_rules! object_headers {
         $out.expires = c.expires.clone();
         $out.server_side_encryption = sse_s3();
         $out.accept_ranges = Some("bytes".into());
-        $out.tag_count =
-            (!o.doc.tags.is_empty()).then(|| i32::try_from(o.doc.tags.len()).unwrap_or(i32::MAX));
+        $out.tag_count = (!o.doc.tags.is_empty()).then(|| i32::try_from(o.doc.tags.len()).unwrap_or(i32::MAX));
     }};
 }
 
@@ -77,18 +69,14 @@ fn plan_read(
     range: Option<&Range>,
     part_number: Option<i32>,
 ) -> S3Result<(std::ops::Range<u64>, Option<String>, Option<i32>)> {
-    let content_range = |r: &std::ops::Range<u64>| {
-        format!("bytes {}-{}/{}", r.start, r.end.saturating_sub(1), o.size)
-    };
+    let content_range = |r: &std::ops::Range<u64>| format!("bytes {}-{}/{}", r.start, r.end.saturating_sub(1), o.size);
     match (range, part_number) {
         (Some(_), Some(_)) => Err(s3_error!(
             InvalidRequest,
             "Cannot specify both Range header and partNumber query parameter."
         )),
         (Some(r), None) => {
-            let r = r
-                .check(o.size)
-                .map_err(|_| s3_err(EngineError::InvalidRange))?;
+            let r = r.check(o.size).map_err(|_| s3_err(EngineError::InvalidRange))?;
             let cr = content_range(&r);
             Ok((r, Some(cr), None))
         }
@@ -118,19 +106,14 @@ fn plan_read(
 }
 
 impl StrongboxS3 {
-    pub(super) async fn do_put_object(
-        &self,
-        req: S3Request<PutObjectInput>,
-    ) -> S3Result<S3Response<PutObjectOutput>> {
+    pub(super) async fn do_put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
         let mut input = req.input;
         let key = object_key(&input.key)?;
         check_sse(
             input.server_side_encryption.as_ref(),
             input.sse_customer_algorithm.as_ref(),
         )?;
-        if input.content_length.is_none()
-            && !req.headers.contains_key("x-amz-decoded-content-length")
-        {
+        if input.content_length.is_none() && !req.headers.contains_key("x-amz-decoded-content-length") {
             return Err(s3_error!(
                 MissingContentLength,
                 "You must provide the Content-Length HTTP header."
@@ -164,10 +147,7 @@ impl StrongboxS3 {
             store_checksum: Some(plan.stored()),
             expect: write_expect(input.if_match.as_ref(), input.if_none_match.as_ref())?,
         };
-        let body = input
-            .body
-            .take()
-            .unwrap_or_else(|| StreamingBlob::from(Bytes::new()));
+        let body = input.body.take().unwrap_or_else(|| StreamingBlob::from(Bytes::new()));
         let rec = engine(
             self.engine
                 .put_object(&input.bucket, &key, body, opts, |d| plan.verify(d))
@@ -185,10 +165,7 @@ impl StrongboxS3 {
         Ok(S3Response::new(out))
     }
 
-    pub(super) async fn do_get_object(
-        &self,
-        req: S3Request<GetObjectInput>,
-    ) -> S3Result<S3Response<GetObjectOutput>> {
+    pub(super) async fn do_get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
         let i = &req.input;
         check_sse(None, i.sse_customer_algorithm.as_ref())?;
         let o = engine(self.engine.object(&i.bucket, &i.key).await)?;
@@ -227,10 +204,7 @@ impl StrongboxS3 {
             out.content_type = v.parse().ok();
         }
         out.content_encoding = i.response_content_encoding.clone().or(out.content_encoding);
-        out.content_disposition = i
-            .response_content_disposition
-            .clone()
-            .or(out.content_disposition);
+        out.content_disposition = i.response_content_disposition.clone().or(out.content_disposition);
         out.content_language = i.response_content_language.clone().or(out.content_language);
         out.cache_control = i.response_cache_control.clone().or(out.cache_control);
         if let Some(t) = &i.response_expires {
@@ -285,11 +259,7 @@ impl StrongboxS3 {
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
         object_key(&req.input.key)?;
-        engine(
-            self.engine
-                .delete_object(&req.input.bucket, &req.input.key)
-                .await,
-        )?;
+        engine(self.engine.delete_object(&req.input.bucket, &req.input.key).await)?;
         Ok(S3Response::new(DeleteObjectOutput::default()))
     }
 
@@ -308,11 +278,7 @@ impl StrongboxS3 {
         for obj in delete.objects {
             let result = match object_key(&obj.key) {
                 Err(e) => Err(e),
-                Ok(_) => self
-                    .engine
-                    .delete_object(&bucket, &obj.key)
-                    .await
-                    .map_err(s3_err),
+                Ok(_) => self.engine.delete_object(&bucket, &obj.key).await.map_err(s3_err),
             };
             match result {
                 Ok(()) if quiet => {}
@@ -342,10 +308,7 @@ impl StrongboxS3 {
         let ctx = context(&req)?.clone();
         let mut i = req.input;
         let key = object_key(&i.key)?;
-        check_sse(
-            i.server_side_encryption.as_ref(),
-            i.sse_customer_algorithm.as_ref(),
-        )?;
+        check_sse(i.server_side_encryption.as_ref(), i.sse_customer_algorithm.as_ref())?;
         let CopySource::Bucket {
             bucket: src_bucket,
             key: src_key,
@@ -392,10 +355,7 @@ impl StrongboxS3 {
             || i.storage_class.is_some()
             || i.server_side_encryption.is_some()
             || i.website_redirect_location.is_some();
-        if src_bucket.as_ref() == i.bucket.as_str()
-            && src_key.as_ref() == key.as_str()
-            && !changes_something
-        {
+        if src_bucket.as_ref() == i.bucket.as_str() && src_key.as_ref() == key.as_str() && !changes_something {
             return Err(s3_error!(
                 InvalidRequest,
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
