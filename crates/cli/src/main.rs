@@ -19,7 +19,9 @@ enum Cli {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let filter = std::env::var("STRONGBOX_LOG").unwrap_or_else(|_| "info".into());
+    // s3s logs every client error (bad signature, missing key) at ERROR; the
+    // outer service logs server errors itself, so s3s' request log is off by default.
+    let filter = std::env::var("STRONGBOX_LOG").unwrap_or_else(|_| "info,s3s::ops=off".into());
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)

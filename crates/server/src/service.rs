@@ -58,7 +58,11 @@ impl Outer {
         let bytes_out = declared_len(resp.headers(), false);
         self.metrics
             .record(op.get(), resp.status().as_u16(), bytes_in, bytes_out, start.elapsed());
-        tracing::debug!(request_id, operation = %op.get(), status = resp.status().as_u16(), "request");
+        if resp.status().is_server_error() {
+            tracing::error!(request_id, operation = %op.get(), status = resp.status().as_u16(), "request failed");
+        } else {
+            tracing::debug!(request_id, operation = %op.get(), status = resp.status().as_u16(), "request");
+        }
         with_ids(resp, &request_id)
     }
 
