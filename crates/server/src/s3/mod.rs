@@ -2,6 +2,7 @@
 //! and engine outcomes back to S3 responses and errors.
 mod buckets;
 mod convert;
+mod copy;
 mod list;
 mod multipart;
 mod objects;

@@ -5,7 +5,6 @@ use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 use strongbox_engine::{CompletePart, EngineError, PutOptions};
 use strongbox_meta::{ContentHeaders, UploadRecord};
-use strongbox_policy::{Request, Resource, authorize};
 
 const MAX_LIST_PARTS: i32 = 1000;
 
@@ -166,37 +165,13 @@ impl StrongboxS3 {
     ) -> S3Result<S3Response<UploadPartCopyOutput>> {
         let ctx = context(&req)?.clone();
         let i = req.input;
-        let CopySource::Bucket {
-            bucket: sb,
-            key: sk,
-            version_id,
-        } = &i.copy_source
-        else {
-            return Err(s3_error!(
-                NotImplemented,
-                "Copying from an access point is not implemented yet."
-            ));
-        };
-        if version_id.as_deref().is_some_and(|v| v != "null") {
-            return Err(s3_error!(InvalidArgument, "Invalid version id specified"));
-        }
-        let src_owner = engine(self.engine.bucket(sb).await)?.owner;
-        let decision = authorize(&Request {
-            principal: &ctx.principal,
-            action: "s3:GetObject",
-            resource: &Resource::Bucket { owner: src_owner },
-        });
-        if !decision.is_allowed() {
-            return Err(s3_error!(AccessDenied, "Access Denied"));
-        }
-        let src = engine(self.engine.object(sb, sk).await)?;
         let pre = Preconditions {
             if_match: i.copy_source_if_match.as_ref(),
             if_none_match: i.copy_source_if_none_match.as_ref(),
             if_modified_since: i.copy_source_if_modified_since.as_ref(),
             if_unmodified_since: i.copy_source_if_unmodified_since.as_ref(),
         };
-        engine(pre.check(&src, EngineError::PreconditionFailed))?;
+        let src = self.copy_source(&ctx, &i.copy_source, &pre).await?;
         let range = copy_range(i.copy_source_range.as_deref(), src.size)?;
         let expected = range.end - range.start;
         let body = engine(self.engine.read(&src, range))?;

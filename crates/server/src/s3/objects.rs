@@ -5,7 +5,6 @@ use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 use strongbox_engine::{EngineError, PutOptions};
 use strongbox_meta::{ContentHeaders, ObjectRecord};
-use strongbox_policy::{Request, Resource, authorize};
 
 /// Most keys in one DeleteObjects request, as AWS.
 const MAX_DELETE_KEYS: usize = 1000;
@@ -105,7 +104,19 @@ fn plan_read(
     }
 }
 
+/// `x-amz-checksum-mode: ENABLED`: return the stored checksum (whole-object reads only).
+fn checksum_enabled(mode: Option<&ChecksumMode>) -> bool {
+    mode.is_some_and(|m| m.as_str() == ChecksumMode::ENABLED)
+}
+
 impl StrongboxS3 {
+    /// The object a GET or HEAD serves, once its conditional headers hold.
+    async fn readable(&self, bucket: &str, key: &str, pre: &Preconditions<'_>) -> S3Result<ObjectRecord> {
+        let o = engine(self.engine.object(bucket, key).await)?;
+        pre.check(&o, EngineError::NotModified).map_err(|e| precondition_error(e, &o))?;
+        Ok(o)
+    }
+
     pub(super) async fn do_put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
         let mut input = req.input;
         let key = object_key(&input.key)?;
@@ -168,15 +179,13 @@ impl StrongboxS3 {
     pub(super) async fn do_get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
         let i = &req.input;
         check_sse(None, i.sse_customer_algorithm.as_ref())?;
-        let o = engine(self.engine.object(&i.bucket, &i.key).await)?;
         let pre = Preconditions {
             if_match: i.if_match.as_ref(),
             if_none_match: i.if_none_match.as_ref(),
             if_modified_since: i.if_modified_since.as_ref(),
             if_unmodified_since: i.if_unmodified_since.as_ref(),
         };
-        pre.check(&o, EngineError::NotModified)
-            .map_err(|e| precondition_error(e, &o))?;
+        let o = self.readable(&i.bucket, &i.key, &pre).await?;
         let (range, content_range, parts_count) = plan_read(&o, i.range.as_ref(), i.part_number)?;
         let len = range.end - range.start;
         let whole = content_range.is_none();
@@ -189,11 +198,7 @@ impl StrongboxS3 {
             ..Default::default()
         };
         object_headers!(out, &o);
-        if whole
-            && i.checksum_mode
-                .as_ref()
-                .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED)
-        {
+        if whole && checksum_enabled(i.checksum_mode.as_ref()) {
             let c = ChecksumOut::of_object(&o);
             out.checksum_type = c.kind.clone();
             set_checksums!(out, c);
@@ -222,15 +227,13 @@ impl StrongboxS3 {
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         let i = &req.input;
         check_sse(None, i.sse_customer_algorithm.as_ref())?;
-        let o = engine(self.engine.object(&i.bucket, &i.key).await)?;
         let pre = Preconditions {
             if_match: i.if_match.as_ref(),
             if_none_match: i.if_none_match.as_ref(),
             if_modified_since: i.if_modified_since.as_ref(),
             if_unmodified_since: i.if_unmodified_since.as_ref(),
         };
-        pre.check(&o, EngineError::NotModified)
-            .map_err(|e| precondition_error(e, &o))?;
+        let o = self.readable(&i.bucket, &i.key, &pre).await?;
         let (range, content_range, parts_count) = plan_read(&o, i.range.as_ref(), i.part_number)?;
         let whole = content_range.is_none();
         let mut out = HeadObjectOutput {
@@ -240,11 +243,7 @@ impl StrongboxS3 {
             ..Default::default()
         };
         object_headers!(out, &o);
-        if whole
-            && i.checksum_mode
-                .as_ref()
-                .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED)
-        {
+        if whole && checksum_enabled(i.checksum_mode.as_ref()) {
             let c = ChecksumOut::of_object(&o);
             out.checksum_type = c.kind.clone();
             set_checksums!(out, c);
@@ -309,38 +308,13 @@ impl StrongboxS3 {
         let mut i = req.input;
         let key = object_key(&i.key)?;
         check_sse(i.server_side_encryption.as_ref(), i.sse_customer_algorithm.as_ref())?;
-        let CopySource::Bucket {
-            bucket: src_bucket,
-            key: src_key,
-            version_id,
-        } = &i.copy_source
-        else {
-            return Err(s3_error!(
-                NotImplemented,
-                "Copying from an access point is not implemented yet."
-            ));
-        };
-        if version_id.as_deref().is_some_and(|v| v != "null") {
-            return Err(s3_error!(InvalidArgument, "Invalid version id specified"));
-        }
-        // The gate authorized the destination; the source needs its own check.
-        let src_owner = engine(self.engine.bucket(src_bucket).await)?.owner;
-        let decision = authorize(&Request {
-            principal: &ctx.principal,
-            action: "s3:GetObject",
-            resource: &Resource::Bucket { owner: src_owner },
-        });
-        if !decision.is_allowed() {
-            return Err(s3_error!(AccessDenied, "Access Denied"));
-        }
-        let src = engine(self.engine.object(src_bucket, src_key).await)?;
         let pre = Preconditions {
             if_match: i.copy_source_if_match.as_ref(),
             if_none_match: i.copy_source_if_none_match.as_ref(),
             if_modified_since: i.copy_source_if_modified_since.as_ref(),
             if_unmodified_since: i.copy_source_if_unmodified_since.as_ref(),
         };
-        engine(pre.check(&src, EngineError::PreconditionFailed))?;
+        let src = self.copy_source(&ctx, &i.copy_source, &pre).await?;
         let replace_meta = match i.metadata_directive.as_ref().map(MetadataDirective::as_str) {
             None | Some("COPY") => false,
             Some("REPLACE") => true,
@@ -355,7 +329,7 @@ impl StrongboxS3 {
             || i.storage_class.is_some()
             || i.server_side_encryption.is_some()
             || i.website_redirect_location.is_some();
-        if src_bucket.as_ref() == i.bucket.as_str() && src_key.as_ref() == key.as_str() && !changes_something {
+        if src.bucket == i.bucket && src.key == key.as_str() && !changes_something {
             return Err(s3_error!(
                 InvalidRequest,
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."

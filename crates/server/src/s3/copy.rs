@@ -1,0 +1,48 @@
+use super::StrongboxS3;
+use super::convert::{Preconditions, engine};
+use crate::context::RequestContext;
+use s3s::dto::CopySource;
+use s3s::{S3Result, s3_error};
+use strongbox_engine::EngineError;
+use strongbox_meta::ObjectRecord;
+use strongbox_policy::{Request, Resource, authorize};
+
+impl StrongboxS3 {
+    /// Resolves the source of CopyObject / UploadPartCopy. The gate authorized
+    /// only the destination, so reading the source is authorized here, before
+    /// its existence is revealed; then its `x-amz-copy-source-if-*` must hold
+    /// (a failed one is 412 here, never 304).
+    pub(super) async fn copy_source(
+        &self,
+        ctx: &RequestContext,
+        source: &CopySource,
+        pre: &Preconditions<'_>,
+    ) -> S3Result<ObjectRecord> {
+        let CopySource::Bucket {
+            bucket,
+            key,
+            version_id,
+        } = source
+        else {
+            return Err(s3_error!(
+                NotImplemented,
+                "Copying from an access point is not implemented yet."
+            ));
+        };
+        if version_id.as_deref().is_some_and(|v| v != "null") {
+            return Err(s3_error!(InvalidArgument, "Invalid version id specified"));
+        }
+        let owner = engine(self.engine.bucket(bucket).await)?.owner;
+        let decision = authorize(&Request {
+            principal: &ctx.principal,
+            action: "s3:GetObject",
+            resource: &Resource::Bucket { owner },
+        });
+        if !decision.is_allowed() {
+            return Err(s3_error!(AccessDenied, "Access Denied"));
+        }
+        let src = engine(self.engine.object(bucket, key).await)?;
+        engine(pre.check(&src, EngineError::PreconditionFailed))?;
+        Ok(src)
+    }
+}
