@@ -113,7 +113,8 @@ impl StrongboxS3 {
     /// The object a GET or HEAD serves, once its conditional headers hold.
     async fn readable(&self, bucket: &str, key: &str, pre: &Preconditions<'_>) -> S3Result<ObjectRecord> {
         let o = engine(self.engine.object(bucket, key).await)?;
-        pre.check(&o, EngineError::NotModified).map_err(|e| precondition_error(e, &o))?;
+        pre.check(&o, EngineError::NotModified)
+            .map_err(|e| precondition_error(e, &o))?;
         Ok(o)
     }
 
