@@ -47,6 +47,7 @@ impl S3Auth for Credentials {
 /// engine. Any failure here denies; nothing in this path can allow by error.
 pub struct Gate {
     pub meta: Arc<dyn MetaStore>,
+    pub region: String,
 }
 
 #[async_trait::async_trait]
@@ -73,7 +74,7 @@ impl S3Access for Gate {
                 }
             }
         };
-        let ctx = build_context(cx, principal.clone(), operation.clone());
+        let mut ctx = build_context(cx, principal.clone(), operation.clone());
         let bucket = cx
             .s3_path()
             .as_bucket()
@@ -90,19 +91,35 @@ impl S3Access for Gate {
                 None => Resource::Account,
             },
         };
-        let action = format!("s3:{operation}");
-        let decision = authorize(&Request {
-            principal: &principal,
-            action: &action,
-            resource: &resource,
-        });
-        tracing::debug!(request_id = %ctx.request_id, %operation, ?decision, "authorization");
+        let owner = match &resource {
+            Resource::Bucket { owner } => Some(owner.as_str()),
+            Resource::Account => None,
+        };
+        ctx.conditions = crate::conditions::condition_keys(&ctx, cx.headers(), cx.uri(), &self.region, owner);
+        let versioned = query_has(cx.uri(), "versionId");
+        // Every required action must be allowed; an operation missing from the table is denied.
+        let decisions: Vec<Decision> = match crate::actions::required(&operation, versioned) {
+            Some(required) => required
+                .iter()
+                .map(|r| {
+                    authorize(&Request {
+                        principal: &principal,
+                        action: r.action,
+                        resource: &resource,
+                    })
+                })
+                .collect(),
+            None => vec![Decision::ImplicitDeny {
+                reason: "operation not in the action table",
+            }],
+        };
+        let allowed = !decisions.is_empty() && decisions.iter().all(Decision::is_allowed);
+        tracing::debug!(request_id = %ctx.request_id, %operation, ?decisions, "authorization");
         cx.extensions_mut().insert(ctx);
-        match decision {
-            Decision::Allow { .. } => Ok(()),
-            Decision::ImplicitDeny { .. } | Decision::ExplicitDeny { .. } => {
-                Err(s3_error!(AccessDenied, "Access Denied"))
-            }
+        if allowed {
+            Ok(())
+        } else {
+            Err(s3_error!(AccessDenied, "Access Denied"))
         }
     }
 }
@@ -185,6 +202,7 @@ fn build_context(cx: &mut S3AccessContext<'_>, principal: Principal, operation: 
         user_agent,
         operation,
         time: now,
+        conditions: Default::default(),
     }
 }
 

@@ -68,6 +68,8 @@ pub struct RequestContext {
     pub user_agent: Option<String>,
     pub operation: String,
     pub time: SystemTime,
+    /// The policy condition keys of this request (filled by the gate).
+    pub conditions: crate::conditions::ConditionKeys,
 }
 
 /// The request id, assigned by the outer service before anything else runs.

@@ -8,8 +8,10 @@
 //! error decoration, metrics). See ARCHITECTURE.md.
 #![deny(clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+pub mod actions;
 pub mod auth;
 pub mod bootstrap;
+pub mod conditions;
 pub mod context;
 mod host;
 mod listener;
@@ -203,7 +205,10 @@ fn build_s3(
         meta: Arc::clone(&meta),
         root_key,
     });
-    b.set_access(auth::Gate { meta });
+    b.set_access(auth::Gate {
+        meta,
+        region: cfg.region.clone(),
+    });
     b.set_host(host::BaseDomains {
         domains: cfg.base_domains.clone(),
     });

@@ -1,0 +1,224 @@
+//! The global and S3 condition keys of a request, as AWS populates them:
+//! a key is present only when AWS would set it ("missing means absent"),
+//! except `aws:SecureTransport`, which is `false` on plain HTTP, not absent.
+//! Key names are stored lower-cased: condition keys are case-insensitive.
+use crate::context::{Listener, RequestContext};
+use http::{HeaderMap, Uri};
+use std::collections::BTreeMap;
+use std::time::UNIX_EPOCH;
+use strongbox_policy::Principal;
+
+/// Condition key -> its values (most keys have one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConditionKeys(BTreeMap<String, Vec<String>>);
+
+impl ConditionKeys {
+    pub fn get(&self, key: &str) -> Option<&[String]> {
+        self.0.get(&key.to_ascii_lowercase()).map(Vec::as_slice)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+    }
+
+    fn set(&mut self, key: &str, value: impl Into<String>) {
+        self.0.insert(key.to_ascii_lowercase(), vec![value.into()]);
+    }
+
+    fn set_opt(&mut self, key: &str, value: Option<impl Into<String>>) {
+        if let Some(v) = value {
+            self.set(key, v);
+        }
+    }
+}
+
+/// Request headers that become `s3:<header>` condition keys when present.
+const HEADER_KEYS: [&str; 7] = [
+    "x-amz-acl",
+    "x-amz-server-side-encryption",
+    "x-amz-server-side-encryption-aws-kms-key-id",
+    "x-amz-server-side-encryption-customer-algorithm",
+    "x-amz-copy-source",
+    "x-amz-metadata-directive",
+    "x-amz-storage-class",
+];
+
+/// Builds the keys for one request. `bucket_owner` is the owning account of
+/// the bucket the request targets (`s3:ResourceAccount`).
+pub fn condition_keys(
+    ctx: &RequestContext,
+    headers: &HeaderMap,
+    uri: &Uri,
+    region: &str,
+    bucket_owner: Option<&str>,
+) -> ConditionKeys {
+    let mut k = ConditionKeys::default();
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    k.set(
+        "aws:SecureTransport",
+        if ctx.conn.listener == Listener::Https {
+            "true"
+        } else {
+            "false"
+        },
+    );
+    k.set_opt("s3:TlsVersion", ctx.conn.tls.as_ref().map(|t| t.version));
+    k.set("aws:SourceIp", ctx.conn.peer.ip().to_string());
+    let now = ctx.time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    k.set("aws:EpochTime", now.as_secs().to_string());
+    let current = time::OffsetDateTime::from(ctx.time);
+    let iso = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    k.set_opt("aws:CurrentTime", current.format(&iso).ok());
+    k.set_opt("aws:UserAgent", header("user-agent"));
+    k.set_opt("aws:Referer", header("referer"));
+    k.set("aws:RequestedRegion", region);
+    match &ctx.principal {
+        Principal::AccountRoot { account } => {
+            k.set("aws:PrincipalArn", account.root_arn());
+            k.set("aws:PrincipalAccount", account.as_str());
+            k.set("aws:PrincipalType", "Account");
+            k.set("aws:userid", account.as_str());
+        }
+        Principal::Anonymous => k.set("aws:PrincipalType", "Anonymous"),
+    }
+    k.set_opt("s3:authType", ctx.auth_type.policy_value());
+    k.set_opt("s3:signatureversion", ctx.signature_version);
+    k.set_opt("s3:signatureAge", ctx.signature_age_ms.map(|a| a.to_string()));
+    k.set_opt("s3:x-amz-content-sha256", header("x-amz-content-sha256"));
+    for h in HEADER_KEYS {
+        k.set_opt(&format!("s3:{h}"), header(h));
+    }
+    let query = query_pairs(uri);
+    let q = |name: &str| query.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    if matches!(
+        ctx.operation.as_str(),
+        "ListObjects" | "ListObjectsV2" | "ListObjectVersions"
+    ) {
+        k.set_opt("s3:prefix", q("prefix"));
+        k.set_opt("s3:delimiter", q("delimiter"));
+        k.set_opt("s3:max-keys", q("max-keys"));
+    }
+    k.set_opt("s3:VersionId", q("versionId"));
+    k.set_opt("s3:ResourceAccount", bucket_owner);
+    if let Some(tagging) = header("x-amz-tagging") {
+        let tags = parse_query(&tagging);
+        k.0.insert(
+            "s3:requestobjecttagkeys".into(),
+            tags.iter().map(|(t, _)| t.clone()).collect(),
+        );
+        for (t, v) in tags {
+            k.0.insert(format!("s3:requestobjecttag/{}", t.to_ascii_lowercase()), vec![v]);
+        }
+    }
+    k
+}
+
+fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
+    uri.query().map(parse_query).unwrap_or_default()
+}
+
+fn parse_query(q: &str) -> Vec<(String, String)> {
+    let dec = |s: &str| {
+        percent_encoding::percent_decode_str(&s.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (n, v) = p.split_once('=').unwrap_or((p, ""));
+            (dec(n), dec(v))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::{AuthType, ConnInfo, TlsInfo};
+    use strongbox_types::AccountId;
+
+    fn ctx(listener: Listener, principal: Principal, operation: &str) -> RequestContext {
+        RequestContext {
+            request_id: "r".into(),
+            principal,
+            access_key: None,
+            auth_type: AuthType::Header,
+            signature_version: Some("AWS4-HMAC-SHA256"),
+            signature_age_ms: Some(1500),
+            conn: ConnInfo {
+                peer: "192.0.2.7:5555".parse().unwrap(),
+                local: "127.0.0.1:9443".parse().unwrap(),
+                listener,
+                tls: (listener == Listener::Https).then(|| TlsInfo {
+                    version: "1.3",
+                    cipher: "TLS13_AES_256_GCM_SHA384".into(),
+                    sni: None,
+                }),
+            },
+            host: None,
+            user_agent: None,
+            operation: operation.into(),
+            time: UNIX_EPOCH + std::time::Duration::from_secs(1_795_341_360),
+            conditions: ConditionKeys::default(),
+        }
+    }
+
+    #[test]
+    fn transport_keys_follow_the_listener() {
+        let root = Principal::AccountRoot {
+            account: AccountId::parse("111122223333").unwrap(),
+        };
+        let uri: Uri = "/b?list-type=2&prefix=home%2Falice%2F&max-keys=10".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-amz-server-side-encryption", "aws:kms".parse().unwrap());
+        headers.insert("x-amz-tagging", "project=blue&team=a%20b".parse().unwrap());
+        let https = condition_keys(
+            &ctx(Listener::Https, root.clone(), "ListObjectsV2"),
+            &headers,
+            &uri,
+            "us-east-1",
+            Some("111122223333"),
+        );
+        assert_eq!(https.get("aws:SecureTransport"), Some(&["true".to_owned()][..]));
+        assert_eq!(https.get("s3:TlsVersion"), Some(&["1.3".to_owned()][..]));
+        assert_eq!(
+            https.get("AWS:SOURCEIP"),
+            Some(&["192.0.2.7".to_owned()][..]),
+            "case-insensitive names"
+        );
+        assert_eq!(https.get("s3:prefix"), Some(&["home/alice/".to_owned()][..]));
+        assert_eq!(https.get("s3:max-keys"), Some(&["10".to_owned()][..]));
+        assert_eq!(
+            https.get("s3:x-amz-server-side-encryption"),
+            Some(&["aws:kms".to_owned()][..])
+        );
+        assert_eq!(
+            https.get("aws:PrincipalArn"),
+            Some(&["arn:aws:iam::111122223333:root".to_owned()][..])
+        );
+        assert_eq!(
+            https.get("aws:CurrentTime"),
+            Some(&["2026-11-22T09:56:00Z".to_owned()][..])
+        );
+        assert_eq!(https.get("s3:signatureAge"), Some(&["1500".to_owned()][..]));
+        assert_eq!(https.get("s3:RequestObjectTag/team"), Some(&["a b".to_owned()][..]));
+        assert_eq!(https.get("s3:RequestObjectTagKeys").map(<[String]>::len), Some(2));
+        let http = condition_keys(
+            &ctx(Listener::Http, Principal::Anonymous, "GetObject"),
+            &HeaderMap::new(),
+            &uri,
+            "us-east-1",
+            None,
+        );
+        assert_eq!(
+            http.get("aws:SecureTransport"),
+            Some(&["false".to_owned()][..]),
+            "present and false on HTTP"
+        );
+        assert_eq!(http.get("s3:TlsVersion"), None, "absent on HTTP");
+        assert_eq!(http.get("s3:prefix"), None, "only for listing operations");
+        assert_eq!(http.get("aws:PrincipalArn"), None);
+        assert_eq!(http.get("aws:PrincipalType"), Some(&["Anonymous".to_owned()][..]));
+    }
+}
