@@ -121,6 +121,28 @@ pub fn resolve(a: ServeArgs) -> anyhow::Result<Config> {
     })
 }
 
+/// Where an admin command finds the data directory and root key: the same
+/// sources and precedence as `serve`.
+pub fn data_location(
+    config: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    root_key_file: Option<PathBuf>,
+) -> anyhow::Result<(PathBuf, RootKeySource)> {
+    let file = load_file(config.as_ref())?;
+    let data_dir = data_dir
+        .or(file.data_dir)
+        .unwrap_or_else(|| PathBuf::from("strongbox-data"));
+    let root_key = match std::env::var("STRONGBOX_ROOT_KEY") {
+        Ok(k) => RootKeySource::Inline(Zeroizing::new(k)),
+        Err(_) => RootKeySource::File(
+            root_key_file
+                .or(file.root_key_file)
+                .unwrap_or_else(|| data_dir.join("root.key")),
+        ),
+    };
+    Ok((data_dir, root_key))
+}
+
 fn load_file(explicit: Option<&PathBuf>) -> anyhow::Result<FileConfig> {
     let path = match explicit {
         Some(p) => p.clone(),

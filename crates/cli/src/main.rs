@@ -1,6 +1,7 @@
 //! The `strongbox` binary: parses configuration (flags > environment >
 //! `strongbox.toml` > defaults) into a checked server config and runs it.
 //! The only crate that reads environment variables or uses anyhow.
+mod admin;
 mod config;
 
 use anyhow::Context;
@@ -15,6 +16,8 @@ use clap::Parser;
 enum Cli {
     /// Run the server (HTTPS on 127.0.0.1:9443 and HTTP on 127.0.0.1:9080 by default).
     Serve(Box<config::ServeArgs>),
+    /// Administer a data directory (accounts and their root credentials).
+    Admin(admin::AdminArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -27,6 +30,13 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match cli {
+        Cli::Admin(args) => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            rt.block_on(admin::run(args))
+        }
         Cli::Serve(args) => {
             let cfg = config::resolve(*args).context("invalid configuration")?;
             let rt = tokio::runtime::Builder::new_multi_thread()

@@ -107,19 +107,7 @@ pub async fn root_credentials(
             (ak, sk, Some(file))
         }
     };
-    validate_credentials(&access_key, &secret_key)?;
-    let sealed = strongbox_crypto::seal_secret(root_key, CREDENTIAL_PURPOSE, secret_key.as_bytes())
-        .map_err(|e| ServerError::Config(e.to_string()))?;
-    let cred = Credential {
-        access_key: access_key.clone(),
-        account_id: account.clone(),
-        secret_sealed: sealed,
-        is_root: true,
-        active: true,
-    };
-    meta.put_credential(&cred)
-        .await
-        .map_err(|e| ServerError::Meta(e.to_string()))?;
+    put_root_credential(meta, root_key, &account, &access_key, &secret_key).await?;
     Ok(RootCredentials {
         account,
         access_key,
@@ -136,21 +124,71 @@ async fn first_account(meta: &dyn MetaStore) -> Result<AccountId, ServerError> {
     if let Some(first) = accounts.iter().min_by_key(|a| a.created_ms) {
         return Ok(first.id.clone());
     }
-    let digits: String = random_bytes(12)?.iter().map(|b| char::from(b'0' + b % 10)).collect();
-    let id = AccountId::parse(&digits).map_err(|e| ServerError::Config(e.to_string()))?;
-    let account = Account {
-        id: id.clone(),
-        name: "root".into(),
-        canonical_id: strongbox_types::random_hex(&random_bytes(32)?),
-        created_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0),
-    };
-    meta.create_account(&account)
+    Ok(create_account(meta, "root").await?.id)
+}
+
+/// Creates an account with a fresh random 12-digit id and canonical id.
+pub async fn create_account(meta: &dyn MetaStore, name: &str) -> Result<Account, ServerError> {
+    if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+        return Err(ServerError::Config(
+            "account name must be 1-64 printable characters".into(),
+        ));
+    }
+    // Ids are random; on the rare collision, draw again.
+    for _ in 0..8 {
+        let digits: String = random_bytes(12)?.iter().map(|b| char::from(b'0' + b % 10)).collect();
+        let id = AccountId::parse(&digits).map_err(|e| ServerError::Config(e.to_string()))?;
+        let account = Account {
+            id,
+            name: name.to_owned(),
+            canonical_id: strongbox_types::random_hex(&random_bytes(32)?),
+            created_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+                .unwrap_or(0),
+        };
+        if meta
+            .create_account(&account)
+            .await
+            .map_err(|e| ServerError::Meta(e.to_string()))?
+        {
+            return Ok(account);
+        }
+    }
+    Err(ServerError::Meta("could not draw an unused account id".into()))
+}
+
+/// Stores root credentials for `account`, the secret sealed under the root key.
+/// An access key id that already belongs to another account is refused.
+pub async fn put_root_credential(
+    meta: &dyn MetaStore,
+    root_key: &RootKey,
+    account: &AccountId,
+    access_key: &str,
+    secret_key: &str,
+) -> Result<(), ServerError> {
+    validate_credentials(access_key, secret_key)?;
+    let existing = meta
+        .get_credential(access_key)
         .await
         .map_err(|e| ServerError::Meta(e.to_string()))?;
-    Ok(id)
+    if existing.is_some_and(|c| &c.account_id != account) {
+        return Err(ServerError::Config(format!(
+            "access key {access_key} already belongs to another account"
+        )));
+    }
+    let sealed = strongbox_crypto::seal_secret(root_key, CREDENTIAL_PURPOSE, secret_key.as_bytes())
+        .map_err(|e| ServerError::Config(e.to_string()))?;
+    let cred = Credential {
+        access_key: access_key.to_owned(),
+        account_id: account.clone(),
+        secret_sealed: sealed,
+        is_root: true,
+        active: true,
+    };
+    meta.put_credential(&cred)
+        .await
+        .map_err(|e| ServerError::Meta(e.to_string()))
 }
 
 fn random_bytes(n: usize) -> Result<Vec<u8>, ServerError> {
@@ -163,7 +201,7 @@ fn random_bytes(n: usize) -> Result<Vec<u8>, ServerError> {
 }
 
 /// AWS-shaped: `AKIA` + 16 base32 characters, and a 40-character secret.
-fn generate_credentials() -> Result<(String, Zeroizing<String>), ServerError> {
+pub fn generate_credentials() -> Result<(String, Zeroizing<String>), ServerError> {
     const B32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     const SECRET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let pick =

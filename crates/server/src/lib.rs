@@ -9,6 +9,7 @@
 #![deny(clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 pub mod actions;
+pub mod admin;
 pub mod auth;
 pub mod bootstrap;
 pub mod conditions;
