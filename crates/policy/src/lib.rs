@@ -1,12 +1,44 @@
-//! Authorization: one pure function that combines everything that can allow
-//! or deny a request into a [`Decision`] that says why.
+//! Authorization for Strongbox: the IAM policy language and the functions
+//! that decide requests with it. Pure and sync: no I/O, no clock (times
+//! arrive as condition keys), no async runtime. It does not store policies,
+//! authenticate callers or fill in condition keys (`aws:username`,
+//! `aws:SourceIp`, `aws:CurrentTime`, ...): the server does that and passes
+//! the results in.
 //!
-//! For now the only rule is ownership: the root user of the account that owns
-//! a bucket may do anything on it; any authenticated principal may act on its
-//! own account (ListBuckets, CreateBucket); everything else, anonymous callers
-//! included, is implicitly denied. The IAM policy language plugs in here.
-//! Pure and sync: no I/O, no clock, no async runtime.
+//! The policy engine: [`Policy::parse`] turns JSON into a typed AST (strict
+//! like AWS, errors with line and column), [`evaluate`] combines identity,
+//! bucket, boundary and session policies into a [`Verdict`] naming the
+//! statements that decided it. Modules: `json` (span-keeping reader),
+//! `parse` (validation), `ast`, `pattern` (wildcards, policy variables),
+//! `values` (decimals, dates, IP networks), `eval` (one statement),
+//! `combine` (AWS's evaluation logic).
+//!
+//! The legacy [`authorize`] is still what the server calls until it switches
+//! to [`evaluate`]. It knows one rule, ownership: the root user of the
+//! account that owns a bucket may do anything on it; any authenticated
+//! principal may act on its own account (ListBuckets, CreateBucket);
+//! everything else, anonymous callers included, is implicitly denied.
 #![deny(clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod ast;
+mod combine;
+mod context;
+mod error;
+mod eval;
+mod json;
+mod parse;
+mod pattern;
+pub mod values;
+
+pub use ast::{
+    ActionPattern, Condition, ConditionValue, Effect, Match, Operator, OperatorKind, Policy, PrincipalEntry,
+    Principals, SetQualifier, Statement, Version,
+};
+pub use combine::{Authorization, NamedPolicy, StatementRef, Verdict, evaluate};
+pub use context::{ContextKeys, PrincipalFacts, RequestFacts};
+pub use error::{PolicyError, Position};
+pub use parse::{MAX_BUCKET_POLICY_BYTES, MAX_IDENTITY_POLICY_CHARS, PolicyKind};
+pub use pattern::Template;
 
 use strongbox_types::AccountId;
 
