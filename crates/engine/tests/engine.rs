@@ -60,6 +60,13 @@ async fn put(e: &Engine, key: &str, d: &[u8]) -> strongbox_meta::ObjectRecord {
     .unwrap()
 }
 
+async fn start_upload(e: &Engine, key: &ObjectKey) -> strongbox_meta::UploadRecord {
+    let owner = AccountId::parse("111122223333").unwrap();
+    e.create_upload("bkt", key, &owner, PutOptions::default(), None)
+        .await
+        .unwrap()
+}
+
 async fn read(e: &Engine, key: &str, r: std::ops::Range<u64>) -> Result<Vec<u8>, std::io::Error> {
     let o = e.object("bkt", key).await.unwrap();
     let mut s = e.read(&o, r).unwrap();
@@ -173,12 +180,7 @@ async fn plaintext_never_reaches_disk() {
 async fn multipart_assembles_parts_in_order_with_aws_etag() {
     let r = rig().await;
     let key = ObjectKey::parse("mp").unwrap();
-    let owner = AccountId::parse("111122223333").unwrap();
-    let up = r
-        .engine
-        .create_upload("bkt", &key, &owner, PutOptions::default(), None)
-        .await
-        .unwrap();
+    let up = start_upload(&r.engine, &key).await;
     let p1 = data(5 * 1024 * 1024 + 3);
     let p2 = b"tail".to_vec();
     let mut etags = vec![];
@@ -255,12 +257,7 @@ async fn multipart_assembles_parts_in_order_with_aws_etag() {
 async fn parts_below_five_mib_are_refused_except_the_last() {
     let r = rig().await;
     let key = ObjectKey::parse("small").unwrap();
-    let owner = AccountId::parse("111122223333").unwrap();
-    let up = r
-        .engine
-        .create_upload("bkt", &key, &owner, PutOptions::default(), None)
-        .await
-        .unwrap();
+    let up = start_upload(&r.engine, &key).await;
     let mut parts = vec![];
     for n in 1..=2 {
         let p = r

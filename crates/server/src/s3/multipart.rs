@@ -8,10 +8,6 @@ use strongbox_meta::{ContentHeaders, UploadRecord};
 
 const MAX_LIST_PARTS: i32 = 1000;
 
-fn sse_s3() -> Option<ServerSideEncryption> {
-    Some(ServerSideEncryption::from_static(ServerSideEncryption::AES256))
-}
-
 /// Parses `bytes=first-last` (both required, inclusive) against the source size.
 fn copy_range(v: Option<&str>, size: u64) -> S3Result<std::ops::Range<u64>> {
     let Some(v) = v else {
@@ -56,24 +52,7 @@ impl StrongboxS3 {
         let account = caller_account(&req)?;
         let mut i = req.input;
         let key = object_key(&i.key)?;
-        if i.sse_customer_algorithm.is_some() {
-            return Err(s3_error!(
-                NotImplemented,
-                "Server-side encryption with customer-provided keys is not implemented yet."
-            ));
-        }
-        match i.server_side_encryption.as_ref().map(ServerSideEncryption::as_str) {
-            None | Some("AES256") => {}
-            Some("aws:kms" | "aws:kms:dsse") => {
-                return Err(s3_error!(NotImplemented, "SSE-KMS is not implemented yet."));
-            }
-            Some(_) => {
-                return Err(s3_error!(
-                    InvalidArgument,
-                    "The encryption method specified is not supported"
-                ));
-            }
-        }
+        check_sse(i.server_side_encryption.as_ref(), i.sse_customer_algorithm.as_ref())?;
         let algorithm = checksum_algorithm(i.checksum_algorithm.as_ref())?;
         let opts = PutOptions {
             content: ContentHeaders {

@@ -9,28 +9,6 @@ use strongbox_meta::{ContentHeaders, ObjectRecord};
 /// Most keys in one DeleteObjects request, as AWS.
 const MAX_DELETE_KEYS: usize = 1000;
 
-fn sse_s3() -> Option<ServerSideEncryption> {
-    Some(ServerSideEncryption::from_static(ServerSideEncryption::AES256))
-}
-
-/// SSE-S3 is what every object gets; other modes arrive with the KMS work.
-fn check_sse(sse: Option<&ServerSideEncryption>, sse_c: Option<&SSECustomerAlgorithm>) -> S3Result<()> {
-    if sse_c.is_some() {
-        return Err(s3_error!(
-            NotImplemented,
-            "Server-side encryption with customer-provided keys is not implemented yet."
-        ));
-    }
-    match sse.map(ServerSideEncryption::as_str) {
-        None | Some("AES256") => Ok(()),
-        Some("aws:kms" | "aws:kms:dsse") => Err(s3_error!(NotImplemented, "SSE-KMS is not implemented yet.")),
-        Some(_) => Err(s3_error!(
-            InvalidArgument,
-            "The encryption method specified is not supported"
-        )),
-    }
-}
-
 /// `aws-chunked` describes the upload's framing, not the object: S3 drops it.
 fn stored_content_encoding(v: Option<String>) -> Option<String> {
     let v = v?;
