@@ -10,6 +10,7 @@ impl Engine {
             region: region.to_owned(),
             created_ms: now_ms(),
             tags: None,
+            policy: None,
         };
         match self.meta.create_bucket(&record).await? {
             CreateBucket::Created => Ok(()),

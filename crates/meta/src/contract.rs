@@ -72,6 +72,7 @@ async fn accounts_and_credentials(s: &dyn MetaStore) {
         secret_sealed: vec![9],
         is_root: true,
         active: true,
+        user_name: None,
     };
     assert!(s.put_credential(&c).await.is_ok());
     assert_eq!(s.get_credential("AK1").await.ok().flatten(), Some(c));
@@ -85,6 +86,7 @@ async fn buckets(s: &dyn MetaStore) {
         region: "us-east-1".into(),
         created_ms: 1,
         tags: None,
+        policy: None,
     };
     assert_eq!(s.create_bucket(&b).await.ok(), Some(CreateBucket::Created));
     assert_eq!(
@@ -100,6 +102,15 @@ async fn buckets(s: &dyn MetaStore) {
     assert_eq!(s.set_bucket_tags("b1", Some(&tags)).await.ok(), Some(true));
     assert_eq!(s.get_bucket("b1").await.ok().flatten().and_then(|b| b.tags), Some(tags));
     assert_eq!(s.set_bucket_tags("missing", None).await.ok(), Some(false));
+    let policy = r#"{"Version":"2012-10-17","Statement":[]}"#;
+    assert_eq!(s.set_bucket_policy("b1", Some(policy)).await.ok(), Some(true));
+    assert_eq!(
+        s.get_bucket("b1").await.ok().flatten().and_then(|b| b.policy).as_deref(),
+        Some(policy)
+    );
+    assert_eq!(s.set_bucket_policy("b1", None).await.ok(), Some(true));
+    assert_eq!(s.get_bucket("b1").await.ok().flatten().and_then(|b| b.policy), None);
+    assert_eq!(s.set_bucket_policy("missing", Some(policy)).await.ok(), Some(false));
     assert!(s.put_object(&object("b1", "k", "blob0"), &Expect::Any).await.is_ok());
     assert_eq!(s.delete_bucket("b1").await.ok(), Some(DeleteBucket::NotEmpty));
     assert!(s.delete_object("b1", "k").await.is_ok());
@@ -114,6 +125,7 @@ async fn objects_and_listing(s: &dyn MetaStore) {
         region: "us-east-1".into(),
         created_ms: 1,
         tags: None,
+        policy: None,
     };
     assert!(s.create_bucket(&b).await.is_ok());
     let first = object("b2", "a/1", "blob1");

@@ -23,6 +23,8 @@ pub struct Credential {
     pub secret_sealed: Vec<u8>,
     pub is_root: bool,
     pub active: bool,
+    /// The IAM user this key belongs to; `None` for the account root's keys.
+    pub user_name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +40,8 @@ pub struct BucketRecord {
     pub region: String,
     pub created_ms: i64,
     pub tags: Option<Vec<Tag>>,
+    /// The bucket policy document as the owner sent it (validated on PUT).
+    pub policy: Option<String>,
 }
 
 /// Standard HTTP headers stored with an object and returned on GET/HEAD.

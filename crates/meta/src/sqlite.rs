@@ -15,17 +15,17 @@ use strongbox_types::AccountId;
 const READERS: usize = 4;
 
 /// Schema version stored in `PRAGMA user_version`. DO NOT CHANGE without a migration.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS accounts(
   id TEXT PRIMARY KEY, name TEXT NOT NULL, canonical_id TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS credentials(
   access_key TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
-  secret_sealed BLOB NOT NULL, is_root INTEGER NOT NULL, active INTEGER NOT NULL);
+  secret_sealed BLOB NOT NULL, is_root INTEGER NOT NULL, active INTEGER NOT NULL, user_name TEXT);
 CREATE TABLE IF NOT EXISTS buckets(
   name TEXT PRIMARY KEY, owner TEXT NOT NULL REFERENCES accounts(id), region TEXT NOT NULL,
-  created_ms INTEGER NOT NULL, tags TEXT);
+  created_ms INTEGER NOT NULL, tags TEXT, policy TEXT);
 CREATE INDEX IF NOT EXISTS buckets_by_owner ON buckets(owner, name);
 CREATE TABLE IF NOT EXISTS objects(
   bucket TEXT NOT NULL, key BLOB NOT NULL, version_id TEXT NOT NULL, size INTEGER NOT NULL,
@@ -56,6 +56,15 @@ impl SqliteStore {
             return Err(MetaError::Corrupt(format!(
                 "database schema version {version} is newer than this binary ({SCHEMA_VERSION})"
             )));
+        }
+        if version == 1 {
+            // v1 -> v2: bucket policies and IAM users' access keys.
+            writer.execute_batch(
+                "BEGIN IMMEDIATE;
+                 ALTER TABLE buckets ADD COLUMN policy TEXT;
+                 ALTER TABLE credentials ADD COLUMN user_name TEXT;
+                 COMMIT;",
+            )?;
         }
         writer.execute_batch(SCHEMA)?;
         writer.pragma_update(None, "user_version", SCHEMA_VERSION)?;
@@ -275,14 +284,16 @@ fn upload_from_raw(raw: RawUpload) -> Result<UploadRecord> {
     })
 }
 
-type RawBucket = (String, String, String, i64, Option<String>);
+type RawBucket = (String, String, String, i64, Option<String>, Option<String>);
+
+const BUCKET_COLUMNS: &str = "name, owner, region, created_ms, tags, policy";
 
 fn raw_bucket(row: &Row) -> rusqlite::Result<RawBucket> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
 }
 
 fn bucket_from_raw(raw: RawBucket) -> Result<BucketRecord> {
-    let (name, owner, region, created_ms, tags) = raw;
+    let (name, owner, region, created_ms, tags, policy) = raw;
     let tags = tags.map(|t| from_json::<Vec<Tag>>(&t)).transpose()?;
     Ok(BucketRecord {
         name,
@@ -290,6 +301,7 @@ fn bucket_from_raw(raw: RawBucket) -> Result<BucketRecord> {
         region,
         created_ms,
         tags,
+        policy,
     })
 }
 
@@ -346,8 +358,8 @@ impl MetaStore for SqliteStore {
         let cred = cred.clone();
         self.write(move |c| {
             c.execute(
-                "INSERT OR REPLACE INTO credentials(access_key, account_id, secret_sealed, is_root, active) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![cred.access_key, cred.account_id.as_str(), cred.secret_sealed, cred.is_root, cred.active],
+                "INSERT OR REPLACE INTO credentials(access_key, account_id, secret_sealed, is_root, active, user_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![cred.access_key, cred.account_id.as_str(), cred.secret_sealed, cred.is_root, cred.active, cred.user_name],
             )?;
             Ok(())
         })
@@ -359,13 +371,13 @@ impl MetaStore for SqliteStore {
         self.read(move |c| {
             let raw = c
                 .query_row(
-                    "SELECT access_key, account_id, secret_sealed, is_root, active FROM credentials WHERE access_key = ?1",
+                    "SELECT access_key, account_id, secret_sealed, is_root, active, user_name FROM credentials WHERE access_key = ?1",
                     params![ak],
-                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
                 )
                 .optional()?;
-            raw.map(|(access_key, account, secret_sealed, is_root, active)| {
-                Ok(Credential { access_key, account_id: account_id(account)?, secret_sealed, is_root, active })
+            raw.map(|(access_key, account, secret_sealed, is_root, active, user_name)| {
+                Ok(Credential { access_key, account_id: account_id(account)?, secret_sealed, is_root, active, user_name })
             })
             .transpose()
         })
@@ -386,8 +398,8 @@ impl MetaStore for SqliteStore {
             }
             let tags = b.tags.as_ref().map(to_json).transpose()?;
             tx.execute(
-                "INSERT INTO buckets(name, owner, region, created_ms, tags) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![b.name, b.owner.as_str(), b.region, b.created_ms, tags],
+                "INSERT INTO buckets(name, owner, region, created_ms, tags, policy) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![b.name, b.owner.as_str(), b.region, b.created_ms, tags, b.policy],
             )?;
             tx.commit()?;
             Ok(CreateBucket::Created)
@@ -399,7 +411,7 @@ impl MetaStore for SqliteStore {
         let name = name.to_owned();
         self.read(move |c| {
             c.query_row(
-                "SELECT name, owner, region, created_ms, tags FROM buckets WHERE name = ?1",
+                &format!("SELECT {BUCKET_COLUMNS} FROM buckets WHERE name = ?1"),
                 params![name],
                 raw_bucket,
             )
@@ -414,7 +426,7 @@ impl MetaStore for SqliteStore {
         let owner = owner.to_owned();
         self.read(move |c| {
             let mut stmt =
-                c.prepare("SELECT name, owner, region, created_ms, tags FROM buckets WHERE owner = ?1 ORDER BY name")?;
+                c.prepare(&format!("SELECT {BUCKET_COLUMNS} FROM buckets WHERE owner = ?1 ORDER BY name"))?;
             let rows = stmt.query_map(params![owner], raw_bucket)?;
             rows.map(|r| bucket_from_raw(r?)).collect()
         })
@@ -453,6 +465,14 @@ impl MetaStore for SqliteStore {
         let tags = tags.map(to_json).transpose()?;
         self.write(move |c| Ok(c.execute("UPDATE buckets SET tags = ?2 WHERE name = ?1", params![name, tags])? == 1))
             .await
+    }
+
+    async fn set_bucket_policy(&self, name: &str, policy: Option<&str>) -> Result<bool> {
+        let (name, policy) = (name.to_owned(), policy.map(str::to_owned));
+        self.write(move |c| {
+            Ok(c.execute("UPDATE buckets SET policy = ?2 WHERE name = ?1", params![name, policy])? == 1)
+        })
+        .await
     }
 
     async fn put_object(&self, o: &ObjectRecord, expect: &Expect) -> Result<Written<Option<ObjectRecord>>> {

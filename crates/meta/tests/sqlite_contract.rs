@@ -25,3 +25,39 @@ async fn data_survives_reopen() {
             .is_some()
     );
 }
+
+#[tokio::test]
+async fn a_version_1_database_is_migrated() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| unreachable!("tempdir: {e}"));
+    let path = dir.path().join("meta.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE accounts(id TEXT PRIMARY KEY, name TEXT NOT NULL, canonical_id TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL);
+             CREATE TABLE credentials(access_key TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id),
+               secret_sealed BLOB NOT NULL, is_root INTEGER NOT NULL, active INTEGER NOT NULL);
+             CREATE TABLE buckets(name TEXT PRIMARY KEY, owner TEXT NOT NULL REFERENCES accounts(id), region TEXT NOT NULL,
+               created_ms INTEGER NOT NULL, tags TEXT);
+             INSERT INTO accounts VALUES ('999988887777', 'a', 'c', 1);
+             INSERT INTO credentials VALUES ('AK', '999988887777', x'00', 1, 1);
+             INSERT INTO buckets VALUES ('old', '999988887777', 'us-east-1', 1, NULL);
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap_or_else(|e| unreachable!("open: {e}"));
+    use strongbox_meta::MetaStore;
+    let bucket = store.get_bucket("old").await.unwrap().unwrap();
+    assert_eq!(bucket.policy, None);
+    assert!(store.set_bucket_policy("old", Some("{}")).await.unwrap());
+    let cred = store.get_credential("AK").await.unwrap().unwrap();
+    assert_eq!(cred.user_name, None);
+    let user_key = strongbox_meta::Credential {
+        access_key: "AKUSER".into(),
+        user_name: Some("alice".into()),
+        is_root: false,
+        ..cred
+    };
+    store.put_credential(&user_key).await.unwrap();
+    assert_eq!(store.get_credential("AKUSER").await.unwrap(), Some(user_key));
+}

@@ -185,6 +185,7 @@ pub async fn put_root_credential(
         secret_sealed: sealed,
         is_root: true,
         active: true,
+        user_name: None,
     };
     meta.put_credential(&cred)
         .await
