@@ -3,6 +3,7 @@
 //! The only crate that reads environment variables or uses anyhow.
 mod admin;
 mod config;
+mod policy;
 
 use anyhow::Context;
 use clap::Parser;
@@ -18,6 +19,9 @@ enum Cli {
     Serve(Box<config::ServeArgs>),
     /// Administer a data directory (accounts and their root credentials).
     Admin(admin::AdminArgs),
+    /// Validate policies and simulate decisions offline.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -30,6 +34,7 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match cli {
+        Cli::Policy(command) => policy::run(command),
         Cli::Admin(args) => {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

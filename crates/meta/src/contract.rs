@@ -3,6 +3,8 @@
 use crate::*;
 use strongbox_types::AccountId;
 
+mod iam;
+
 fn acct(id: &str) -> AccountId {
     AccountId::parse(id).unwrap_or_else(|_| unreachable!("test ids are valid"))
 }
@@ -50,6 +52,7 @@ pub async fn run_all(store: &dyn MetaStore) {
     buckets(store).await;
     objects_and_listing(store).await;
     multipart(store).await;
+    iam::run(store).await;
 }
 
 async fn accounts_and_credentials(s: &dyn MetaStore) {
@@ -105,7 +108,12 @@ async fn buckets(s: &dyn MetaStore) {
     let policy = r#"{"Version":"2012-10-17","Statement":[]}"#;
     assert_eq!(s.set_bucket_policy("b1", Some(policy)).await.ok(), Some(true));
     assert_eq!(
-        s.get_bucket("b1").await.ok().flatten().and_then(|b| b.policy).as_deref(),
+        s.get_bucket("b1")
+            .await
+            .ok()
+            .flatten()
+            .and_then(|b| b.policy)
+            .as_deref(),
         Some(policy)
     );
     assert_eq!(s.set_bucket_policy("b1", None).await.ok(), Some(true));

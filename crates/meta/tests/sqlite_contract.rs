@@ -52,6 +52,9 @@ async fn a_version_1_database_is_migrated() {
     assert!(store.set_bucket_policy("old", Some("{}")).await.unwrap());
     let cred = store.get_credential("AK").await.unwrap().unwrap();
     assert_eq!(cred.user_name, None);
+    let root_keys = store.list_credentials("999988887777", None).await.unwrap();
+    assert_eq!(root_keys.len(), 1, "the created_ms column was added");
+    assert_eq!(root_keys[0].created_ms, 0);
     let user_key = strongbox_meta::Credential {
         access_key: "AKUSER".into(),
         user_name: Some("alice".into()),

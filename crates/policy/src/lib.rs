@@ -12,12 +12,7 @@
 //! `parse` (validation), `ast`, `pattern` (wildcards, policy variables),
 //! `values` (decimals, dates, IP networks), `eval` (one statement),
 //! `combine` (AWS's evaluation logic).
-//!
-//! The legacy [`authorize`] is still what the server calls until it switches
-//! to [`evaluate`]. It knows one rule, ownership: the root user of the
-//! account that owns a bucket may do anything on it; any authenticated
-//! principal may act on its own account (ListBuckets, CreateBucket);
-//! everything else, anonymous callers included, is implicitly denied.
+//! [`Policy::is_public`] applies AWS's "meaning of public" to a bucket policy.
 #![deny(clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod ast;
@@ -28,6 +23,7 @@ mod eval;
 mod json;
 mod parse;
 mod pattern;
+mod public;
 pub mod values;
 
 pub use ast::{
@@ -40,9 +36,10 @@ pub use error::{PolicyError, Position};
 pub use parse::{MAX_BUCKET_POLICY_BYTES, MAX_IDENTITY_POLICY_CHARS, PolicyKind};
 pub use pattern::Template;
 
+use std::borrow::Cow;
 use strongbox_types::AccountId;
 
-/// Who is asking.
+/// Who is asking, as authentication established it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     Anonymous,
@@ -50,89 +47,31 @@ pub enum Principal {
     AccountRoot {
         account: AccountId,
     },
+    /// An IAM user of an account.
+    User {
+        account: AccountId,
+        name: String,
+        /// The unique id (`AIDA...`), `aws:userid`.
+        id: String,
+        /// `arn:aws:iam::<account>:user/<path><name>`.
+        arn: String,
+    },
 }
 
-/// What the request touches.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Resource {
-    /// Account-level operations (ListBuckets, CreateBucket of a new name).
-    Account,
-    /// A bucket or an object in it, with the bucket's owning account.
-    Bucket { owner: AccountId },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request<'a> {
-    pub principal: &'a Principal,
-    /// The IAM action, e.g. `s3:GetObject`.
-    pub action: &'a str,
-    pub resource: &'a Resource,
-}
-
-/// The outcome and the rule that produced it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    Allow { reason: &'static str },
-    ImplicitDeny { reason: &'static str },
-    ExplicitDeny { reason: &'static str },
-}
-
-impl Decision {
-    pub fn is_allowed(&self) -> bool {
-        matches!(self, Decision::Allow { .. })
-    }
-}
-
-/// Decides `request`. Anything not positively allowed is denied.
-pub fn authorize(request: &Request<'_>) -> Decision {
-    match (request.principal, request.resource) {
-        (Principal::Anonymous, _) => Decision::ImplicitDeny {
-            reason: "anonymous access is not granted by any policy",
-        },
-        (Principal::AccountRoot { .. }, Resource::Account) => Decision::Allow {
-            reason: "principals act on their own account",
-        },
-        (Principal::AccountRoot { account }, Resource::Bucket { owner }) if account == owner => Decision::Allow {
-            reason: "the bucket owner's root user",
-        },
-        (Principal::AccountRoot { .. }, Resource::Bucket { .. }) => Decision::ImplicitDeny {
-            reason: "no policy grants this account access to the bucket",
-        },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn acct(s: &str) -> AccountId {
-        AccountId::parse(s).unwrap()
+impl Principal {
+    pub fn account(&self) -> Option<&AccountId> {
+        match self {
+            Principal::Anonymous => None,
+            Principal::AccountRoot { account } | Principal::User { account, .. } => Some(account),
+        }
     }
 
-    #[test]
-    fn owner_root_is_allowed_and_others_are_not() {
-        let owner = Resource::Bucket {
-            owner: acct("111111111111"),
-        };
-        let root = Principal::AccountRoot {
-            account: acct("111111111111"),
-        };
-        let other = Principal::AccountRoot {
-            account: acct("222222222222"),
-        };
-        let req = |p| Request {
-            principal: p,
-            action: "s3:GetObject",
-            resource: &owner,
-        };
-        assert!(authorize(&req(&root)).is_allowed());
-        assert!(!authorize(&req(&other)).is_allowed());
-        assert!(!authorize(&req(&Principal::Anonymous)).is_allowed());
-        let account = Request {
-            principal: &Principal::Anonymous,
-            action: "s3:ListAllMyBuckets",
-            resource: &Resource::Account,
-        };
-        assert!(!authorize(&account).is_allowed());
+    /// The principal's ARN (`aws:PrincipalArn`).
+    pub fn arn(&self) -> Option<Cow<'_, str>> {
+        match self {
+            Principal::Anonymous => None,
+            Principal::AccountRoot { account } => Some(Cow::Owned(account.root_arn())),
+            Principal::User { arn, .. } => Some(Cow::Borrowed(arn)),
+        }
     }
 }

@@ -52,6 +52,13 @@ impl Template {
         }
     }
 
+    /// True when the template is plain text: no wildcard, no policy variable.
+    pub fn is_literal(&self) -> bool {
+        self.parts
+            .iter()
+            .all(|p| matches!(p, Part::Toks(toks) if toks.iter().all(|t| matches!(t, Tok::Char(_)))))
+    }
+
     /// The text as written in the policy.
     pub fn as_str(&self) -> &str {
         &self.source

@@ -260,6 +260,11 @@ impl IpNet {
         (prefix <= max).then_some(IpNet { addr, prefix })
     }
 
+    /// The network's prefix length in bits (`0` matches every address of its family).
+    pub fn prefix_len(&self) -> u8 {
+        self.prefix
+    }
+
     /// True when `addr` is inside this network (same family only).
     pub fn contains(&self, addr: IpAddr) -> bool {
         match (self.addr, addr) {

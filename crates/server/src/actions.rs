@@ -262,10 +262,12 @@ pub fn required(operation: &str, versioned: bool) -> Option<&'static [Required]>
     })
 }
 
-/// The ARN a policy's Resource is matched against.
+/// The ARN a policy's Resource is matched against. Account-level actions
+/// (ListAllMyBuckets) match both `*` and `arn:aws:s3:::*`, the two forms
+/// AWS's examples use for them.
 pub fn resource_arn(kind: ResourceKind, bucket: Option<&str>, key: Option<&str>) -> String {
     match (kind, bucket, key) {
-        (Account, _, _) | (_, None, _) => "*".to_owned(),
+        (Account, _, _) | (_, None, _) => "arn:aws:s3:::*".to_owned(),
         (Bucket, Some(b), _) | (Object, Some(b), None) => format!("arn:aws:s3:::{b}"),
         (Object, Some(b), Some(k)) => format!("arn:aws:s3:::{b}/{k}"),
     }
@@ -357,6 +359,6 @@ mod tests {
             "arn:aws:s3:::b/a/b.txt"
         );
         assert_eq!(resource_arn(Bucket, Some("b"), Some("k")), "arn:aws:s3:::b");
-        assert_eq!(resource_arn(Account, Some("b"), None), "*");
+        assert_eq!(resource_arn(Account, Some("b"), None), "arn:aws:s3:::*");
     }
 }

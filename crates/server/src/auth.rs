@@ -1,5 +1,6 @@
 //! Authentication (secret lookup for s3s' SigV2/SigV4 verification) and the
 //! single authorization gate every S3 operation passes through.
+use crate::authz::{Authorizer, AuthzError, decide};
 use crate::context::{AuthType, ConnInfo, RequestContext, RequestId};
 use crate::metrics::OpSlot;
 use s3s::access::{S3Access, S3AccessContext};
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 use strongbox_crypto::RootKey;
 use strongbox_meta::MetaStore;
-use strongbox_policy::{Decision, Principal, Request, Resource, authorize};
+use strongbox_policy::{Principal, Verdict};
 
 /// Purpose label for sealing secret access keys under the root key. DO NOT CHANGE.
 pub const CREDENTIAL_PURPOSE: &str = "strongbox/credential-secret/v1";
@@ -47,7 +48,44 @@ impl S3Auth for Credentials {
 /// engine. Any failure here denies; nothing in this path can allow by error.
 pub struct Gate {
     pub meta: Arc<dyn MetaStore>,
+    pub authz: Arc<Authorizer>,
     pub region: String,
+}
+
+/// Operations on the bucket policy itself: the owner account's root may
+/// always perform them (so a policy cannot lock its owner out), and callers
+/// from other accounts are refused with 405, as AWS documents.
+const POLICY_OPERATIONS: [&str; 4] = [
+    "GetBucketPolicy",
+    "PutBucketPolicy",
+    "DeleteBucketPolicy",
+    "GetBucketPolicyStatus",
+];
+
+impl Gate {
+    /// The principal an access key authenticates.
+    async fn principal(&self, access_key: &str) -> S3Result<Principal> {
+        let cred = self.meta.get_credential(access_key).await.map_err(internal)?;
+        let cred = cred.ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
+        let Some(user) = cred.user_name else {
+            return Ok(Principal::AccountRoot {
+                account: cred.account_id,
+            });
+        };
+        let user = self
+            .meta
+            .get_user(cred.account_id.as_str(), &user)
+            .await
+            .map_err(internal)?
+            // The user was deleted after the key was checked: the key is gone with it.
+            .ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
+        Ok(Principal::User {
+            account: cred.account_id,
+            name: user.name,
+            id: user.user_id,
+            arn: user.arn,
+        })
+    }
 }
 
 #[async_trait::async_trait]
@@ -67,54 +105,88 @@ impl S3Access for Gate {
         let principal = match cx.credentials() {
             None => Principal::Anonymous,
             Some(c) => {
-                let cred = self.meta.get_credential(&c.access_key).await.map_err(internal)?;
-                let cred = cred.ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
-                Principal::AccountRoot {
-                    account: cred.account_id,
-                }
+                let access_key = c.access_key.clone();
+                self.principal(&access_key).await?
             }
         };
-        let mut ctx = build_context(cx, principal.clone(), operation.clone());
-        let bucket = cx
-            .s3_path()
-            .as_bucket()
-            .or_else(|| cx.s3_path().as_object().map(|(b, _)| b));
-        let resource = match bucket {
-            // Creating a bucket acts on the caller's account; a taken name is
-            // answered by the handler (BucketAlreadyExists / ...OwnedByYou).
-            _ if operation == "CreateBucket" => Resource::Account,
-            None => Resource::Account,
-            Some(bucket) => match self.meta.get_bucket(bucket).await.map_err(internal)? {
-                Some(b) => Resource::Bucket { owner: b.owner },
-                // CreateBucket on a free name, or any call on a missing bucket:
-                // the handler answers NoSuchBucket to authenticated callers.
-                None => Resource::Account,
-            },
+        let mut ctx = build_context(cx, principal, operation.clone());
+        let (bucket_name, key) = match cx.s3_path() {
+            s3s::path::S3Path::Bucket { bucket } => (Some(bucket.to_string()), None),
+            s3s::path::S3Path::Object { bucket, key } => (Some(bucket.to_string()), Some(key.to_string())),
+            s3s::path::S3Path::Root => (None, None),
         };
-        let owner = match &resource {
-            Resource::Bucket { owner } => Some(owner.as_str()),
-            Resource::Account => None,
+        let creating = operation == "CreateBucket";
+        let bucket = match &bucket_name {
+            Some(b) if !creating => self.meta.get_bucket(b).await.map_err(internal)?,
+            _ => None,
         };
-        ctx.conditions = crate::conditions::condition_keys(&ctx, cx.headers(), cx.uri(), &self.region, owner);
+        // A missing bucket (or one being created) is decided as the caller's
+        // own: the handler then answers NoSuchBucket or creates it.
+        let owner = bucket
+            .as_ref()
+            .map(|b| b.owner.as_str().to_owned())
+            .or_else(|| ctx.principal.account().map(|a| a.as_str().to_owned()));
+        let mut keys = crate::conditions::condition_keys(
+            &ctx,
+            cx.headers(),
+            cx.uri(),
+            &self.region,
+            bucket.as_ref().map(|b| b.owner.as_str()),
+        );
+        ctx.identity = self.authz.identity(&ctx.principal).await.map_err(denied_internal)?;
+        let bucket_policy = match &bucket {
+            Some(b) => self.authz.bucket_policy(b).map_err(denied_internal)?,
+            None => None,
+        };
+        let needs_tags = bucket_policy
+            .iter()
+            .chain(ctx.identity.iter())
+            .any(|p| p.uses_existing_tags);
+        if let (true, Some(b), Some(k)) = (needs_tags, &bucket, &key)
+            && let Some(object) = self.meta.get_object(&b.name, k).await.map_err(internal)?
+        {
+            for tag in &object.doc.tags {
+                keys.insert(&format!("s3:ExistingObjectTag/{}", tag.key), &tag.value);
+            }
+        }
         let versioned = query_has(cx.uri(), "versionId");
-        // Every required action must be allowed; an operation missing from the table is denied.
-        let decisions: Vec<Decision> = match crate::actions::required(&operation, versioned) {
+        let verdicts: Vec<Verdict> = match crate::actions::required(&operation, versioned) {
+            // Authorized per key by the handler, as AWS does.
+            Some(_) if operation == "DeleteObjects" => vec![Verdict::Allow { by: Vec::new() }],
             Some(required) => required
                 .iter()
                 .map(|r| {
-                    authorize(&Request {
-                        principal: &principal,
-                        action: r.action,
-                        resource: &resource,
-                    })
+                    let resource = crate::actions::resource_arn(r.resource, bucket_name.as_deref(), key.as_deref());
+                    decide(
+                        &ctx,
+                        &keys,
+                        r.action,
+                        &resource,
+                        owner.as_deref(),
+                        bucket_policy.as_ref(),
+                    )
                 })
                 .collect(),
-            None => vec![Decision::ImplicitDeny {
-                reason: "operation not in the action table",
-            }],
+            None => vec![Verdict::ImplicitDeny],
         };
-        let allowed = !decisions.is_empty() && decisions.iter().all(Decision::is_allowed);
-        tracing::debug!(request_id = %ctx.request_id, %operation, ?decisions, "authorization");
+        let mut allowed = !verdicts.is_empty() && verdicts.iter().all(Verdict::is_allowed);
+        let caller_account = ctx.principal.account().map(|a| a.as_str().to_owned());
+        let owner_account = bucket.as_ref().map(|b| b.owner.as_str().to_owned());
+        if POLICY_OPERATIONS.contains(&operation.as_str()) && owner_account.is_some() {
+            let same_account = caller_account == owner_account;
+            if same_account && matches!(ctx.principal, Principal::AccountRoot { .. }) {
+                allowed = true;
+            } else if allowed && !same_account {
+                tracing::debug!(request_id = %ctx.request_id, %operation, "bucket policy call from another account");
+                cx.extensions_mut().insert(ctx);
+                return Err(s3_error!(
+                    MethodNotAllowed,
+                    "The specified method is not allowed against this resource."
+                ));
+            }
+        }
+        tracing::debug!(request_id = %ctx.request_id, %operation, ?verdicts, "authorization");
+        ctx.conditions = keys;
         cx.extensions_mut().insert(ctx);
         if allowed {
             Ok(())
@@ -122,6 +194,12 @@ impl S3Access for Gate {
             Err(s3_error!(AccessDenied, "Access Denied"))
         }
     }
+}
+
+/// A failure to load or read a policy: logged, and the request denied.
+fn denied_internal(e: AuthzError) -> s3s::S3Error {
+    tracing::error!(error = %e, "authorization could not load its policies; denying");
+    s3_error!(AccessDenied, "Access Denied")
 }
 
 fn internal(e: strongbox_meta::MetaError) -> s3s::S3Error {
@@ -203,6 +281,7 @@ fn build_context(cx: &mut S3AccessContext<'_>, principal: Principal, operation: 
         operation,
         time: now,
         conditions: Default::default(),
+        identity: Default::default(),
     }
 }
 

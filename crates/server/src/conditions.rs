@@ -1,34 +1,20 @@
 //! The global and S3 condition keys of a request, as AWS populates them:
 //! a key is present only when AWS would set it ("missing means absent"),
 //! except `aws:SecureTransport`, which is `false` on plain HTTP, not absent.
-//! Key names are stored lower-cased: condition keys are case-insensitive.
+//! Key names are compared case-insensitively, as AWS does.
 use crate::context::{Listener, RequestContext};
 use http::{HeaderMap, Uri};
-use std::collections::BTreeMap;
 use std::time::UNIX_EPOCH;
-use strongbox_policy::Principal;
+use strongbox_policy::{ContextKeys, Principal};
 
-/// Condition key -> its values (most keys have one).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ConditionKeys(BTreeMap<String, Vec<String>>);
+/// Sets a single-valued key (keys are set once per request).
+fn set(k: &mut ContextKeys, key: &str, value: impl AsRef<str>) {
+    k.insert(key, value.as_ref());
+}
 
-impl ConditionKeys {
-    pub fn get(&self, key: &str) -> Option<&[String]> {
-        self.0.get(&key.to_ascii_lowercase()).map(Vec::as_slice)
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
-    }
-
-    fn set(&mut self, key: &str, value: impl Into<String>) {
-        self.0.insert(key.to_ascii_lowercase(), vec![value.into()]);
-    }
-
-    fn set_opt(&mut self, key: &str, value: Option<impl Into<String>>) {
-        if let Some(v) = value {
-            self.set(key, v);
-        }
+fn set_opt(k: &mut ContextKeys, key: &str, value: Option<impl AsRef<str>>) {
+    if let Some(v) = value {
+        set(k, key, v);
     }
 }
 
@@ -51,10 +37,11 @@ pub fn condition_keys(
     uri: &Uri,
     region: &str,
     bucket_owner: Option<&str>,
-) -> ConditionKeys {
-    let mut k = ConditionKeys::default();
+) -> ContextKeys {
+    let mut k = ContextKeys::new();
     let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    k.set(
+    set(
+        &mut k,
         "aws:SecureTransport",
         if ctx.conn.listener == Listener::Https {
             "true"
@@ -62,31 +49,44 @@ pub fn condition_keys(
             "false"
         },
     );
-    k.set_opt("s3:TlsVersion", ctx.conn.tls.as_ref().map(|t| t.version));
-    k.set("aws:SourceIp", ctx.conn.peer.ip().to_string());
+    set_opt(&mut k, "s3:TlsVersion", ctx.conn.tls.as_ref().map(|t| t.version));
+    set(&mut k, "aws:SourceIp", ctx.conn.peer.ip().to_string());
     let now = ctx.time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    k.set("aws:EpochTime", now.as_secs().to_string());
+    set(&mut k, "aws:EpochTime", now.as_secs().to_string());
     let current = time::OffsetDateTime::from(ctx.time);
     let iso = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    k.set_opt("aws:CurrentTime", current.format(&iso).ok());
-    k.set_opt("aws:UserAgent", header("user-agent"));
-    k.set_opt("aws:Referer", header("referer"));
-    k.set("aws:RequestedRegion", region);
+    set_opt(&mut k, "aws:CurrentTime", current.format(&iso).ok());
+    set_opt(&mut k, "aws:UserAgent", header("user-agent"));
+    set_opt(&mut k, "aws:Referer", header("referer"));
+    set(&mut k, "aws:RequestedRegion", region);
+    set_opt(&mut k, "aws:PrincipalArn", ctx.principal.arn());
+    set_opt(
+        &mut k,
+        "aws:PrincipalAccount",
+        ctx.principal.account().map(|a| a.as_str()),
+    );
     match &ctx.principal {
         Principal::AccountRoot { account } => {
-            k.set("aws:PrincipalArn", account.root_arn());
-            k.set("aws:PrincipalAccount", account.as_str());
-            k.set("aws:PrincipalType", "Account");
-            k.set("aws:userid", account.as_str());
+            set(&mut k, "aws:PrincipalType", "Account");
+            set(&mut k, "aws:userid", account.as_str());
         }
-        Principal::Anonymous => k.set("aws:PrincipalType", "Anonymous"),
+        Principal::User { name, id, .. } => {
+            set(&mut k, "aws:PrincipalType", "User");
+            set(&mut k, "aws:userid", id);
+            set(&mut k, "aws:username", name);
+        }
+        // AWS documents aws:userid "anonymous" for unauthenticated callers.
+        Principal::Anonymous => {
+            set(&mut k, "aws:PrincipalType", "Anonymous");
+            set(&mut k, "aws:userid", "anonymous");
+        }
     }
-    k.set_opt("s3:authType", ctx.auth_type.policy_value());
-    k.set_opt("s3:signatureversion", ctx.signature_version);
-    k.set_opt("s3:signatureAge", ctx.signature_age_ms.map(|a| a.to_string()));
-    k.set_opt("s3:x-amz-content-sha256", header("x-amz-content-sha256"));
+    set_opt(&mut k, "s3:authType", ctx.auth_type.policy_value());
+    set_opt(&mut k, "s3:signatureversion", ctx.signature_version);
+    set_opt(&mut k, "s3:signatureAge", ctx.signature_age_ms.map(|a| a.to_string()));
+    set_opt(&mut k, "s3:x-amz-content-sha256", header("x-amz-content-sha256"));
     for h in HEADER_KEYS {
-        k.set_opt(&format!("s3:{h}"), header(h));
+        set_opt(&mut k, &format!("s3:{h}"), header(h));
     }
     let query = query_pairs(uri);
     let q = |name: &str| query.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
@@ -94,20 +94,17 @@ pub fn condition_keys(
         ctx.operation.as_str(),
         "ListObjects" | "ListObjectsV2" | "ListObjectVersions"
     ) {
-        k.set_opt("s3:prefix", q("prefix"));
-        k.set_opt("s3:delimiter", q("delimiter"));
-        k.set_opt("s3:max-keys", q("max-keys"));
+        set_opt(&mut k, "s3:prefix", q("prefix"));
+        set_opt(&mut k, "s3:delimiter", q("delimiter"));
+        set_opt(&mut k, "s3:max-keys", q("max-keys"));
     }
-    k.set_opt("s3:VersionId", q("versionId"));
-    k.set_opt("s3:ResourceAccount", bucket_owner);
+    set_opt(&mut k, "s3:VersionId", q("versionId"));
+    set_opt(&mut k, "s3:ResourceAccount", bucket_owner);
     if let Some(tagging) = header("x-amz-tagging") {
         let tags = parse_query(&tagging);
-        k.0.insert(
-            "s3:requestobjecttagkeys".into(),
-            tags.iter().map(|(t, _)| t.clone()).collect(),
-        );
+        k.insert_multi("s3:RequestObjectTagKeys", tags.iter().map(|(t, _)| t));
         for (t, v) in tags {
-            k.0.insert(format!("s3:requestobjecttag/{}", t.to_ascii_lowercase()), vec![v]);
+            k.insert(&format!("s3:RequestObjectTag/{t}"), &v);
         }
     }
     k
@@ -160,7 +157,8 @@ mod tests {
             user_agent: None,
             operation: operation.into(),
             time: UNIX_EPOCH + std::time::Duration::from_secs(1_795_341_360),
-            conditions: ConditionKeys::default(),
+            conditions: ContextKeys::new(),
+            identity: Default::default(),
         }
     }
 

@@ -69,7 +69,11 @@ pub struct RequestContext {
     pub operation: String,
     pub time: SystemTime,
     /// The policy condition keys of this request (filled by the gate).
-    pub conditions: crate::conditions::ConditionKeys,
+    pub conditions: strongbox_policy::ContextKeys,
+    /// The caller's identity policies, loaded once by the gate so handlers
+    /// that authorize more (a copy's source, each key of DeleteObjects)
+    /// decide with the same ones.
+    pub identity: crate::authz::Identity,
 }
 
 /// The request id, assigned by the outer service before anything else runs.

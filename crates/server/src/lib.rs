@@ -11,6 +11,7 @@
 pub mod actions;
 pub mod admin;
 pub mod auth;
+pub mod authz;
 pub mod bootstrap;
 pub mod conditions;
 pub mod context;
@@ -196,8 +197,10 @@ fn build_s3(
         s3s::region::Region::new(cfg.region.clone().into_boxed_str())
             .map_err(|_| ServerError::Config(format!("invalid region {:?}", cfg.region)))?,
     );
+    let authz = Arc::new(authz::Authorizer::new(Arc::clone(&meta)));
     let mut b = s3s::service::S3ServiceBuilder::new(s3::StrongboxS3 {
         engine,
+        authz: Arc::clone(&authz),
         region: cfg.region.clone(),
     });
     b.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(s3cfg))));
@@ -208,6 +211,7 @@ fn build_s3(
     });
     b.set_access(auth::Gate {
         meta,
+        authz,
         region: cfg.region.clone(),
     });
     b.set_host(host::BaseDomains {

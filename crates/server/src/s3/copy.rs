@@ -5,7 +5,6 @@ use s3s::dto::CopySource;
 use s3s::{S3Result, s3_error};
 use strongbox_engine::EngineError;
 use strongbox_meta::ObjectRecord;
-use strongbox_policy::{Request, Resource, authorize};
 
 impl StrongboxS3 {
     /// Resolves the source of CopyObject / UploadPartCopy. The gate authorized
@@ -32,15 +31,8 @@ impl StrongboxS3 {
         if version_id.as_deref().is_some_and(|v| v != "null") {
             return Err(s3_error!(InvalidArgument, "Invalid version id specified"));
         }
-        let owner = engine(self.engine.bucket(bucket).await)?.owner;
-        let decision = authorize(&Request {
-            principal: &ctx.principal,
-            action: "s3:GetObject",
-            resource: &Resource::Bucket { owner },
-        });
-        if !decision.is_allowed() {
-            return Err(s3_error!(AccessDenied, "Access Denied"));
-        }
+        let record = engine(self.engine.bucket(bucket).await)?;
+        self.authorize_extra(ctx, &record, "s3:GetObject", Some(key))?;
         let src = engine(self.engine.object(bucket, key).await)?;
         engine(pre.check(&src, EngineError::PreconditionFailed))?;
         Ok(src)

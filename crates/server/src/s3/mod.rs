@@ -6,18 +6,19 @@ mod copy;
 mod list;
 mod multipart;
 mod objects;
+mod policy;
 
 use crate::context::RequestContext;
 use s3s::dto::*;
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 use strongbox_engine::{Engine, EngineError};
 use strongbox_meta::Account;
-use strongbox_policy::Principal;
 use strongbox_types::AccountId;
 
 /// Strongbox's S3 API over the engine.
 pub struct StrongboxS3 {
     pub engine: Engine,
+    pub authz: std::sync::Arc<crate::authz::Authorizer>,
     pub region: String,
 }
 
@@ -81,13 +82,50 @@ pub(crate) fn context<T>(req: &S3Request<T>) -> S3Result<&RequestContext> {
 }
 
 pub(crate) fn caller_account<T>(req: &S3Request<T>) -> S3Result<AccountId> {
-    match &context(req)?.principal {
-        Principal::AccountRoot { account } => Ok(account.clone()),
-        Principal::Anonymous => Err(s3_error!(AccessDenied, "Access Denied")),
-    }
+    context(req)?
+        .principal
+        .account()
+        .cloned()
+        .ok_or_else(|| s3_error!(AccessDenied, "Access Denied"))
 }
 
 impl StrongboxS3 {
+    /// Authorizes an action the gate could not decide up front (a copy's
+    /// source, each key of DeleteObjects) with the request's identity
+    /// policies and condition keys and `bucket`'s policy.
+    pub(crate) fn authorize_extra(
+        &self,
+        ctx: &RequestContext,
+        bucket: &strongbox_meta::BucketRecord,
+        action: &str,
+        key: Option<&str>,
+    ) -> S3Result<()> {
+        let policy = self.authz.bucket_policy(bucket).map_err(|e| {
+            tracing::error!(error = %e, "authorization could not load the bucket policy; denying");
+            s3_error!(AccessDenied, "Access Denied")
+        })?;
+        let kind = if key.is_some() {
+            crate::actions::ResourceKind::Object
+        } else {
+            crate::actions::ResourceKind::Bucket
+        };
+        let resource = crate::actions::resource_arn(kind, Some(&bucket.name), key);
+        let verdict = crate::authz::decide(
+            ctx,
+            &ctx.conditions,
+            action,
+            &resource,
+            Some(bucket.owner.as_str()),
+            policy.as_ref(),
+        );
+        tracing::debug!(request_id = %ctx.request_id, %action, %resource, ?verdict, "authorization");
+        if verdict.is_allowed() {
+            Ok(())
+        } else {
+            Err(s3_error!(AccessDenied, "Access Denied"))
+        }
+    }
+
     pub(crate) async fn owner_of(&self, account: &AccountId) -> S3Result<Owner> {
         let acct: Option<Account> = self
             .engine
@@ -150,6 +188,34 @@ impl S3 for StrongboxS3 {
     ) -> S3Result<S3Response<DeleteBucketTaggingOutput>> {
         context(&req)?;
         self.do_delete_bucket_tagging(req).await
+    }
+    async fn put_bucket_policy(
+        &self,
+        req: S3Request<PutBucketPolicyInput>,
+    ) -> S3Result<S3Response<PutBucketPolicyOutput>> {
+        context(&req)?;
+        self.do_put_bucket_policy(req).await
+    }
+    async fn get_bucket_policy(
+        &self,
+        req: S3Request<GetBucketPolicyInput>,
+    ) -> S3Result<S3Response<GetBucketPolicyOutput>> {
+        context(&req)?;
+        self.do_get_bucket_policy(req).await
+    }
+    async fn delete_bucket_policy(
+        &self,
+        req: S3Request<DeleteBucketPolicyInput>,
+    ) -> S3Result<S3Response<DeleteBucketPolicyOutput>> {
+        context(&req)?;
+        self.do_delete_bucket_policy(req).await
+    }
+    async fn get_bucket_policy_status(
+        &self,
+        req: S3Request<GetBucketPolicyStatusInput>,
+    ) -> S3Result<S3Response<GetBucketPolicyStatusOutput>> {
+        context(&req)?;
+        self.do_get_bucket_policy_status(req).await
     }
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
         context(&req)?;

@@ -245,18 +245,27 @@ impl StrongboxS3 {
         &self,
         req: S3Request<DeleteObjectsInput>,
     ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        let ctx = context(&req)?.clone();
         let bucket = req.input.bucket;
         let delete = req.input.delete;
         if delete.objects.len() > MAX_DELETE_KEYS || delete.objects.is_empty() {
             return Err(s3_err(EngineError::MalformedXml));
         }
-        engine(self.engine.bucket(&bucket).await)?;
+        let record = engine(self.engine.bucket(&bucket).await)?;
         let quiet = delete.quiet.unwrap_or(false);
         let (mut deleted, mut errors) = (vec![], vec![]);
         for obj in delete.objects {
+            let action = if obj.version_id.is_some() {
+                "s3:DeleteObjectVersion"
+            } else {
+                "s3:DeleteObject"
+            };
             let result = match object_key(&obj.key) {
                 Err(e) => Err(e),
-                Ok(_) => self.engine.delete_object(&bucket, &obj.key).await.map_err(s3_err),
+                Ok(_) => match self.authorize_extra(&ctx, &record, action, Some(&obj.key)) {
+                    Err(e) => Err(e),
+                    Ok(()) => self.engine.delete_object(&bucket, &obj.key).await.map_err(s3_err),
+                },
             };
             match result {
                 Ok(()) if quiet => {}

@@ -1,0 +1,210 @@
+//! `strongbox policy validate|simulate`: the server's own policy parser and
+//! evaluator, offline, for checking a policy before it is put on a bucket
+//! or a user (like IAM Access Analyzer's validation and the policy simulator).
+use anyhow::{Context, bail};
+use std::path::{Path, PathBuf};
+use strongbox_policy::{
+    Authorization, ContextKeys, NamedPolicy, Policy, PolicyKind, PrincipalFacts, RequestFacts, Verdict, evaluate,
+};
+
+#[derive(clap::Subcommand)]
+pub enum PolicyCommand {
+    /// Check a policy document with the same rules as PutBucketPolicy / PutUserPolicy.
+    Validate {
+        /// The policy JSON file.
+        file: PathBuf,
+        /// Validate as the bucket policy of this bucket (default: inferred from
+        /// the first S3 resource when the document has a Principal, else an
+        /// identity policy).
+        #[arg(long)]
+        bucket: Option<String>,
+        /// Validate as an identity (user, group or managed) policy.
+        #[arg(long, conflicts_with = "bucket")]
+        identity: bool,
+    },
+    /// Decide one request against a bucket policy and/or identity policies,
+    /// printing Allow / explicit Deny / implicit deny and the deciding statements.
+    Simulate(SimulateArgs),
+}
+
+#[derive(clap::Args)]
+pub struct SimulateArgs {
+    /// The bucket (resource) policy.
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// An identity policy of the caller (repeatable).
+    #[arg(long = "identity-policy")]
+    identity_policies: Vec<PathBuf>,
+    /// The IAM action, e.g. s3:GetObject.
+    #[arg(long)]
+    action: String,
+    /// The resource ARN, e.g. arn:aws:s3:::bucket/key.
+    #[arg(long)]
+    resource: String,
+    /// The caller: arn:aws:iam::ACCOUNT:root or arn:aws:iam::ACCOUNT:user/NAME.
+    /// Omit for an anonymous caller.
+    #[arg(long)]
+    principal: Option<String>,
+    /// Account owning the bucket (default: the caller's account).
+    #[arg(long)]
+    resource_owner: Option<String>,
+    /// A condition key, `key=value` (repeat a key for several values), e.g.
+    /// aws:SecureTransport=false, s3:TlsVersion=1.2, aws:SourceIp=192.0.2.7.
+    #[arg(long = "context", value_name = "KEY=VALUE")]
+    context: Vec<String>,
+}
+
+pub fn run(command: PolicyCommand) -> anyhow::Result<()> {
+    match command {
+        PolicyCommand::Validate { file, bucket, identity } => validate(&file, bucket, identity),
+        PolicyCommand::Simulate(args) => simulate(&args),
+    }
+}
+
+fn read(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+fn validate(file: &Path, bucket: Option<String>, identity: bool) -> anyhow::Result<()> {
+    let text = read(file)?;
+    let kind = match (bucket, identity) {
+        (Some(bucket), _) => PolicyKind::Bucket { bucket },
+        (None, true) => PolicyKind::Identity,
+        (None, false) => match (text.contains("\"Principal\"") || text.contains("\"NotPrincipal\""))
+            .then(|| first_bucket(&text))
+            .flatten()
+        {
+            Some(bucket) => PolicyKind::Bucket { bucket },
+            None => PolicyKind::Identity,
+        },
+    };
+    match Policy::parse(&text, &kind) {
+        Ok(policy) => {
+            let what = match &kind {
+                PolicyKind::Bucket { bucket } => format!("bucket policy for {bucket}"),
+                PolicyKind::Identity => "identity policy".to_owned(),
+            };
+            let public = match kind {
+                PolicyKind::Bucket { .. } if policy.is_public() => " (public)",
+                _ => "",
+            };
+            println!(
+                "{}: valid {what}{public}, {} statement(s)",
+                file.display(),
+                policy.statements.len()
+            );
+            Ok(())
+        }
+        Err(e) => {
+            let at = e
+                .position
+                .map(|p| format!(":{}:{}", p.line, p.column))
+                .unwrap_or_default();
+            eprintln!("{}{at}: MalformedPolicy: {}", file.display(), e.message);
+            std::process::exit(1);
+        }
+    }
+}
+
+/// The bucket of the first `arn:aws:s3:::` resource in the text.
+fn first_bucket(text: &str) -> Option<String> {
+    let rest = &text[text.find("arn:aws:s3:::")? + "arn:aws:s3:::".len()..];
+    let end = rest.find(['/', '"', '*', '?']).unwrap_or(rest.len());
+    let bucket = &rest[..end];
+    (!bucket.is_empty()).then(|| bucket.to_owned())
+}
+
+fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
+    let bucket = args
+        .resource
+        .strip_prefix("arn:aws:s3:::")
+        .map(|r| r.split('/').next().unwrap_or(r).to_owned());
+    let resource_policy = match &args.policy {
+        None => None,
+        Some(path) => {
+            let Some(bucket) = bucket.clone() else {
+                bail!("--policy is a bucket policy, so --resource must be an arn:aws:s3::: ARN");
+            };
+            let text = read(path)?;
+            let policy = Policy::parse(&text, &PolicyKind::Bucket { bucket })
+                .map_err(|e| anyhow::anyhow!("{}: MalformedPolicy: {e}", path.display()))?;
+            Some((path.display().to_string(), policy))
+        }
+    };
+    let mut identity = Vec::new();
+    for path in &args.identity_policies {
+        let text = read(path)?;
+        let policy = Policy::parse(&text, &PolicyKind::Identity)
+            .map_err(|e| anyhow::anyhow!("{}: MalformedPolicy: {e}", path.display()))?;
+        identity.push((path.display().to_string(), policy));
+    }
+    let account = match &args.principal {
+        None => None,
+        Some(arn) => Some(principal_account(arn)?),
+    };
+    let mut context = ContextKeys::new();
+    for pair in &args.context {
+        let Some((key, value)) = pair.split_once('=') else {
+            bail!("--context {pair:?}: expected KEY=VALUE");
+        };
+        context.insert(key.trim(), value);
+    }
+    if let Some(arn) = &args.principal {
+        context.insert("aws:PrincipalArn", arn);
+    }
+    if let Some(account) = &account {
+        context.insert("aws:PrincipalAccount", account);
+    }
+    let owner = args.resource_owner.clone().or_else(|| account.clone());
+    let named: Vec<NamedPolicy<'_>> = identity
+        .iter()
+        .map(|(name, policy)| NamedPolicy { name, policy })
+        .collect();
+    let verdict = evaluate(&Authorization {
+        facts: RequestFacts {
+            principal: PrincipalFacts {
+                arn: args.principal.as_deref(),
+                account: account.as_deref(),
+                service: None,
+                canonical_user: None,
+            },
+            action: &args.action,
+            resource: &args.resource,
+            context: &context,
+        },
+        identity_policies: &named,
+        resource_policy: resource_policy
+            .as_ref()
+            .map(|(name, policy)| NamedPolicy { name, policy }),
+        resource_owner: owner.as_deref(),
+        permissions_boundary: None,
+        session_policies: &[],
+    });
+    let (decision, by) = match &verdict {
+        Verdict::Allow { by } => ("Allow", by.as_slice()),
+        Verdict::ExplicitDeny { by } => ("ExplicitDeny", by.as_slice()),
+        Verdict::ImplicitDeny => ("ImplicitDeny", &[][..]),
+    };
+    println!("Decision: {decision}");
+    if by.is_empty() && verdict.is_allowed() {
+        println!("  the account root acting on its own account's resource");
+    }
+    for s in by {
+        match &s.sid {
+            Some(sid) => println!("  {} statement {} (Sid {sid})", s.policy, s.index),
+            None => println!("  {} statement {}", s.policy, s.index),
+        }
+    }
+    Ok(())
+}
+
+fn principal_account(arn: &str) -> anyhow::Result<String> {
+    let account = arn
+        .strip_prefix("arn:aws:iam::")
+        .and_then(|rest| rest.split(':').next())
+        .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()));
+    match account {
+        Some(a) => Ok(a.to_owned()),
+        None => bail!("--principal {arn:?}: expected arn:aws:iam::<12-digit account>:root or :user/NAME"),
+    }
+}
