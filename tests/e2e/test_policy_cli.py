@@ -1,0 +1,84 @@
+"""`strongbox policy validate` (same validation as the server, with line and
+column) and `strongbox policy simulate` (Allow / explicit Deny / implicit
+deny with the deciding statements)."""
+
+import json
+import subprocess
+
+from harness import server_binary
+
+DOC = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Sid": "DenyHTTP", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": ["arn:aws:s3:::docs", "arn:aws:s3:::docs/*"],
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        {"Sid": "PartnerRead", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222233334444:root"},
+         "Action": "s3:GetObject", "Resource": "arn:aws:s3:::docs/*"},
+    ],
+}
+
+
+def strongbox(*args):
+    return subprocess.run([str(server_binary()), "policy", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_validate_accepts_a_good_policy_and_locates_a_bad_one(tmp_path):
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(DOC, indent=2))
+    ok = strongbox("validate", str(good))
+    assert ok.returncode == 0, ok.stderr
+    assert "valid bucket policy for docs" in ok.stdout and "2 statement" in ok.stdout
+    bad = tmp_path / "bad.json"
+    bad.write_text('{\n  "Version": "2012-10-17",\n  "Statement": [\n'
+                   '    {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",\n'
+                   '     "Resource": "arn:aws:s3:::docs/*",\n'
+                   '     "Condition": {"StringEqualz": {"aws:SourceIp": "x"}}}\n  ]\n}\n')
+    failed = strongbox("validate", str(bad))
+    assert failed.returncode == 1
+    assert f"{bad}:6:20: MalformedPolicy" in failed.stderr and "StringEqualz" in failed.stderr, failed.stderr
+    outside = tmp_path / "outside.json"
+    outside.write_text(json.dumps(DOC))
+    wrong_bucket = strongbox("validate", "--bucket", "other", str(outside))
+    assert wrong_bucket.returncode == 1 and "MalformedPolicy" in wrong_bucket.stderr
+
+
+def simulate(tmp_path, *args):
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(DOC))
+    out = strongbox("simulate", "--policy", str(path), "--resource", "arn:aws:s3:::docs/a.txt",
+                    "--resource-owner", "111122223333", *args)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_simulate_reports_the_decision_and_deciding_statements(tmp_path):
+    partner = ("--principal", "arn:aws:iam::222233334444:root")
+    allowed = simulate(tmp_path, "--action", "s3:GetObject", *partner, "--context", "aws:SecureTransport=true")
+    assert allowed.splitlines()[0] == "Decision: Allow" and "Sid PartnerRead" in allowed
+    denied = simulate(tmp_path, "--action", "s3:GetObject", *partner, "--context", "aws:SecureTransport=false")
+    assert denied.splitlines()[0] == "Decision: ExplicitDeny" and "Sid DenyHTTP" in denied
+    implicit = simulate(tmp_path, "--action", "s3:PutObject", *partner, "--context", "aws:SecureTransport=true")
+    assert implicit.strip() == "Decision: ImplicitDeny"
+    anonymous = simulate(tmp_path, "--action", "s3:GetObject", "--context", "aws:SecureTransport=true")
+    assert anonymous.strip() == "Decision: ImplicitDeny"
+
+
+def test_simulate_with_an_identity_policy_same_and_cross_account(tmp_path):
+    identity = tmp_path / "user.json"
+    identity.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "HomeDir", "Effect": "Allow", "Action": "s3:PutObject",
+         "Resource": "arn:aws:s3:::docs/home/${aws:username}/*"}]}))
+    user = ("--principal", "arn:aws:iam::111122223333:user/alice", "--identity-policy", str(identity),
+            "--context", "aws:username=alice", "--context", "aws:SecureTransport=true")
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(DOC))
+    def run(resource, owner):
+        out = strongbox("simulate", "--policy", str(path), "--action", "s3:PutObject", "--resource", resource,
+                        "--resource-owner", owner, *user)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.splitlines()[0]
+    assert run("arn:aws:s3:::docs/home/alice/x", "111122223333") == "Decision: Allow"
+    assert run("arn:aws:s3:::docs/home/bob/x", "111122223333") == "Decision: ImplicitDeny"
+    # Another account's bucket: the identity allow alone is not enough.
+    assert run("arn:aws:s3:::docs/home/alice/x", "999988887777") == "Decision: ImplicitDeny"
