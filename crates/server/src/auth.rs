@@ -151,8 +151,9 @@ impl S3Access for Gate {
         }
         let versioned = query_has(cx.uri(), "versionId");
         let verdicts: Vec<Verdict> = match crate::actions::required(&operation, versioned) {
-            // Authorized per key by the handler, as AWS does.
-            Some(_) if operation == "DeleteObjects" => vec![Verdict::Allow { by: Vec::new() }],
+            // Decided by the handler: per key (DeleteObjects, as AWS does), or
+            // with s3:LocationConstraint from the body (CreateBucket).
+            Some(_) if operation == "DeleteObjects" || creating => vec![Verdict::Allow { by: Vec::new() }],
             Some(required) => required
                 .iter()
                 .map(|r| {

@@ -19,8 +19,13 @@ fn set_opt(k: &mut ContextKeys, key: &str, value: Option<impl AsRef<str>>) {
 }
 
 /// Request headers that become `s3:<header>` condition keys when present.
-const HEADER_KEYS: [&str; 7] = [
+const HEADER_KEYS: [&str; 12] = [
     "x-amz-acl",
+    "x-amz-grant-read",
+    "x-amz-grant-write",
+    "x-amz-grant-read-acp",
+    "x-amz-grant-write-acp",
+    "x-amz-grant-full-control",
     "x-amz-server-side-encryption",
     "x-amz-server-side-encryption-aws-kms-key-id",
     "x-amz-server-side-encryption-customer-algorithm",
@@ -87,6 +92,23 @@ pub fn condition_keys(
     set_opt(&mut k, "s3:x-amz-content-sha256", header("x-amz-content-sha256"));
     for h in HEADER_KEYS {
         set_opt(&mut k, &format!("s3:{h}"), header(h));
+    }
+    // Object Lock headers map to keys without the x-amz- prefix.
+    set_opt(&mut k, "s3:object-lock-mode", header("x-amz-object-lock-mode"));
+    set_opt(
+        &mut k,
+        "s3:object-lock-retain-until-date",
+        header("x-amz-object-lock-retain-until-date"),
+    );
+    set_opt(
+        &mut k,
+        "s3:object-lock-legal-hold",
+        header("x-amz-object-lock-legal-hold"),
+    );
+    // Conditional writes (s3:if-match / s3:if-none-match) on PUT and completion.
+    if matches!(ctx.operation.as_str(), "PutObject" | "CompleteMultipartUpload") {
+        set_opt(&mut k, "s3:if-match", header("if-match"));
+        set_opt(&mut k, "s3:if-none-match", header("if-none-match"));
     }
     let query = query_pairs(uri);
     let q = |name: &str| query.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());

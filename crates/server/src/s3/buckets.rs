@@ -35,14 +35,24 @@ impl StrongboxS3 {
         req: S3Request<CreateBucketInput>,
     ) -> S3Result<S3Response<CreateBucketOutput>> {
         let account = caller_account(&req)?;
-        let name = BucketName::parse(&req.input.bucket)
-            .map_err(|_| s3_error!(InvalidBucketName, "The specified bucket is not valid."))?;
         let requested = req
             .input
             .create_bucket_configuration
             .as_ref()
             .and_then(|c| c.location_constraint.as_ref())
             .map(|l| l.as_str().to_owned());
+        // Decided here rather than in the gate: s3:LocationConstraint comes
+        // from the request body, which the gate cannot see.
+        let ctx = super::context(&req)?;
+        let mut keys = ctx.conditions.clone();
+        if let Some(location) = requested.as_deref().filter(|l| !l.is_empty()) {
+            keys.insert("s3:LocationConstraint", location);
+        }
+        let resource =
+            crate::actions::resource_arn(crate::actions::ResourceKind::Bucket, Some(&req.input.bucket), None);
+        super::authorize_one(ctx, &keys, "s3:CreateBucket", &resource, Some(account.as_str()), None)?;
+        let name = BucketName::parse(&req.input.bucket)
+            .map_err(|_| s3_error!(InvalidBucketName, "The specified bucket is not valid."))?;
         // As in AWS: us-east-1 takes no LocationConstraint; any other must match the endpoint's region.
         match requested.as_deref() {
             None | Some("") if self.region == "us-east-1" => {}

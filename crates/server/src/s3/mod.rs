@@ -89,6 +89,24 @@ pub(crate) fn caller_account<T>(req: &S3Request<T>) -> S3Result<AccountId> {
         .ok_or_else(|| s3_error!(AccessDenied, "Access Denied"))
 }
 
+/// One decision in a handler, logged; anything but Allow is AccessDenied.
+pub(crate) fn authorize_one(
+    ctx: &RequestContext,
+    keys: &strongbox_policy::ContextKeys,
+    action: &str,
+    resource: &str,
+    owner: Option<&str>,
+    policy: Option<&crate::authz::LoadedPolicy>,
+) -> S3Result<()> {
+    let verdict = crate::authz::decide(ctx, keys, action, resource, owner, policy);
+    tracing::debug!(request_id = %ctx.request_id, %action, %resource, ?verdict, "authorization");
+    if verdict.is_allowed() {
+        Ok(())
+    } else {
+        Err(s3_error!(AccessDenied, "Access Denied"))
+    }
+}
+
 impl StrongboxS3 {
     /// Authorizes an action the gate could not decide up front (a copy's
     /// source, each key of DeleteObjects) with the request's identity
@@ -110,20 +128,14 @@ impl StrongboxS3 {
             crate::actions::ResourceKind::Bucket
         };
         let resource = crate::actions::resource_arn(kind, Some(&bucket.name), key);
-        let verdict = crate::authz::decide(
+        authorize_one(
             ctx,
             &ctx.conditions,
             action,
             &resource,
             Some(bucket.owner.as_str()),
             policy.as_ref(),
-        );
-        tracing::debug!(request_id = %ctx.request_id, %action, %resource, ?verdict, "authorization");
-        if verdict.is_allowed() {
-            Ok(())
-        } else {
-            Err(s3_error!(AccessDenied, "Access Denied"))
-        }
+        )
     }
 
     pub(crate) async fn owner_of(&self, account: &AccountId) -> S3Result<Owner> {
