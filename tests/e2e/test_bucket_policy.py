@@ -309,3 +309,24 @@ def test_policy_api_from_another_account_is_405_or_403(server, owned):
     err = s3_error(other.get_bucket_policy, Bucket=owned)
     assert err["ResponseMetadata"]["HTTPStatusCode"] == 405, err
     assert err["Error"]["Code"] == "MethodNotAllowed", err
+
+
+# ---------------------------------------------------------------- tags
+
+
+def test_existing_and_request_object_tags_in_conditions(server, owned):
+    s3 = server.client("http")
+    s3.put_object(Bucket=owned, Key="secret.txt", Body=b"s", Tagging="classification=secret")
+    s3.put_object(Bucket=owned, Key="open.txt", Body=b"o", Tagging="classification=public")
+    s3.put_bucket_policy(Bucket=owned, Policy=policy(
+        {"Sid": "NoSecretReads", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+         "Resource": arn(owned, "*"),
+         "Condition": {"StringEquals": {"s3:ExistingObjectTag/classification": "secret"}}},
+        {"Sid": "TaggedWritesOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+         "Resource": arn(owned, "*"),
+         "Condition": {"ForAnyValue:StringNotEquals": {"s3:RequestObjectTagKeys": ["classification"]}}}))
+    assert_s3_error(s3.get_object, Bucket=owned, Key="secret.txt", code="AccessDenied", status=403)
+    assert s3.get_object(Bucket=owned, Key="open.txt")["Body"].read() == b"o"
+    assert_s3_error(s3.put_object, Bucket=owned, Key="t", Body=b"x", Tagging="owner=me", code="AccessDenied",
+                    status=403)
+    s3.put_object(Bucket=owned, Key="t", Body=b"x", Tagging="classification=public")

@@ -2,9 +2,9 @@
 //! a key is present only when AWS would set it ("missing means absent"),
 //! except `aws:SecureTransport`, which is `false` on plain HTTP, not absent.
 //! Key names are compared case-insensitively, as AWS does.
-use crate::context::{Listener, RequestContext};
+use crate::context::{ConnInfo, Listener, RequestContext};
 use http::{HeaderMap, Uri};
-use std::time::UNIX_EPOCH;
+use std::time::{SystemTime, UNIX_EPOCH};
 use strongbox_policy::{ContextKeys, Principal};
 
 /// Sets a single-valued key (keys are set once per request).
@@ -34,6 +34,30 @@ const HEADER_KEYS: [&str; 12] = [
     "x-amz-storage-class",
 ];
 
+/// The global keys every protocol (S3, IAM, KMS, STS) shares: transport,
+/// source, time, user agent and region.
+pub fn request_keys(conn: &ConnInfo, headers: &HeaderMap, now: SystemTime, region: &str) -> ContextKeys {
+    let mut k = ContextKeys::new();
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let secure = if conn.listener == Listener::Https {
+        "true"
+    } else {
+        "false"
+    };
+    set(&mut k, "aws:SecureTransport", secure);
+    set_opt(&mut k, "s3:TlsVersion", conn.tls.as_ref().map(|t| t.version));
+    set(&mut k, "aws:SourceIp", conn.peer.ip().to_string());
+    let epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    set(&mut k, "aws:EpochTime", epoch.as_secs().to_string());
+    let current = time::OffsetDateTime::from(now);
+    let iso = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    set_opt(&mut k, "aws:CurrentTime", current.format(&iso).ok());
+    set_opt(&mut k, "aws:UserAgent", header("user-agent"));
+    set_opt(&mut k, "aws:Referer", header("referer"));
+    set(&mut k, "aws:RequestedRegion", region);
+    k
+}
+
 /// Builds the keys for one request. `bucket_owner` is the owning account of
 /// the bucket the request targets (`s3:ResourceAccount`).
 pub fn condition_keys(
@@ -43,27 +67,8 @@ pub fn condition_keys(
     region: &str,
     bucket_owner: Option<&str>,
 ) -> ContextKeys {
-    let mut k = ContextKeys::new();
+    let mut k = request_keys(&ctx.conn, headers, ctx.time, region);
     let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    set(
-        &mut k,
-        "aws:SecureTransport",
-        if ctx.conn.listener == Listener::Https {
-            "true"
-        } else {
-            "false"
-        },
-    );
-    set_opt(&mut k, "s3:TlsVersion", ctx.conn.tls.as_ref().map(|t| t.version));
-    set(&mut k, "aws:SourceIp", ctx.conn.peer.ip().to_string());
-    let now = ctx.time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    set(&mut k, "aws:EpochTime", now.as_secs().to_string());
-    let current = time::OffsetDateTime::from(ctx.time);
-    let iso = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    set_opt(&mut k, "aws:CurrentTime", current.format(&iso).ok());
-    set_opt(&mut k, "aws:UserAgent", header("user-agent"));
-    set_opt(&mut k, "aws:Referer", header("referer"));
-    set(&mut k, "aws:RequestedRegion", region);
     set_opt(&mut k, "aws:PrincipalArn", ctx.principal.arn());
     set_opt(
         &mut k,
