@@ -32,6 +32,10 @@ pub enum MetaError {
     Task(String),
 }
 
+/// Purpose label for sealing secret access keys under the root key (the
+/// `secret_sealed` of credentials). DO NOT CHANGE: existing secrets would no longer open.
+pub const CREDENTIAL_PURPOSE: &str = "strongbox/credential-secret/v1";
+
 pub type Result<T> = std::result::Result<T, MetaError>;
 
 /// What creating a bucket did.

@@ -12,8 +12,7 @@ use strongbox_crypto::RootKey;
 use strongbox_meta::MetaStore;
 use strongbox_policy::{Principal, Verdict};
 
-/// Purpose label for sealing secret access keys under the root key. DO NOT CHANGE.
-pub const CREDENTIAL_PURPOSE: &str = "strongbox/credential-secret/v1";
+pub use strongbox_meta::CREDENTIAL_PURPOSE;
 
 /// Looks up secret keys for signature verification.
 pub struct Credentials {

@@ -100,8 +100,14 @@ pub async fn run(
         .map_err(|e| ServerError::Engine(e.to_string()))?;
 
     let s3 = build_s3(&cfg, engine, Arc::clone(&meta), Arc::clone(&root_key))?;
+    let iam = strongbox_iam::IamService {
+        meta: Arc::clone(&meta),
+        root_key: Arc::clone(&root_key),
+        region: cfg.region.clone(),
+    };
     let outer = Arc::new(service::Outer {
         s3,
+        iam,
         metrics: Arc::new(metrics::Metrics::default()),
     });
 

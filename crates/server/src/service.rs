@@ -1,7 +1,8 @@
 //! The outer HTTP service around s3s: request ids on every response, error
 //! bodies completed with Resource/RequestId/HostId, unauthenticated health
-//! and metrics endpoints, and per-request metrics. Later protocols (KMS, IAM,
-//! STS, S3 Control) and CORS are routed here, before s3s.
+//! and metrics endpoints, and per-request metrics. Other protocols are routed
+//! here, before s3s: IAM (SigV4 scope `iam`) now; KMS, STS, S3 Control and
+//! CORS later.
 use crate::context::{ConnInfo, RequestId};
 use crate::metrics::{Metrics, OpSlot};
 use bytes::Bytes;
@@ -10,13 +11,18 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use s3s::service::S3Service;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 /// Error bodies larger than this are passed through undecorated.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
+/// IAM query-protocol bodies larger than this are refused (a policy document
+/// is at most a few KiB even URL-encoded).
+const MAX_IAM_BODY: usize = 256 * 1024;
+
 pub struct Outer {
     pub s3: S3Service,
+    pub iam: strongbox_iam::IamService,
     pub metrics: Arc<Metrics>,
 }
 
@@ -25,6 +31,17 @@ impl Outer {
         let start = Instant::now();
         let request_id = new_request_id();
         if let Some(resp) = self.local_endpoint(&req) {
+            return with_ids(resp, &request_id);
+        }
+        if strongbox_iam::is_iam_request(req.headers(), req.uri()) {
+            let resp = self.iam(req, &conn, &request_id).await;
+            self.metrics.record(
+                "IAM",
+                resp.status().as_u16(),
+                0,
+                declared_len(resp.headers(), false),
+                start.elapsed(),
+            );
             return with_ids(resp, &request_id);
         }
         let op = OpSlot::default();
@@ -66,6 +83,39 @@ impl Outer {
         with_ids(resp, &request_id)
     }
 
+    /// The IAM query protocol: the whole (bounded) form body, then the IAM
+    /// service authenticates, authorizes and answers with its own XML.
+    async fn iam(&self, req: Request<Incoming>, conn: &ConnInfo, request_id: &str) -> Response<s3s::Body> {
+        let (parts, body) = req.into_parts();
+        let limited = http_body_util::Limited::new(body, MAX_IAM_BODY);
+        let body = match limited.collect().await {
+            Ok(c) => c.to_bytes(),
+            Err(e) => {
+                tracing::info!(request_id, error = %e, "IAM request body refused");
+                return iam_error_response(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", request_id);
+            }
+        };
+        let context = crate::conditions::request_keys(conn, &parts.headers, SystemTime::now(), &self.iam.region);
+        let out = self
+            .iam
+            .handle(strongbox_iam::IamRequest {
+                method: &parts.method,
+                uri: &parts.uri,
+                headers: &parts.headers,
+                body: &body,
+                request_id,
+                context,
+            })
+            .await;
+        let mut r = Response::new(s3s::Body::from(out.body));
+        *r.status_mut() = out.status;
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(strongbox_iam::CONTENT_TYPE),
+        );
+        r
+    }
+
     /// `/health/live`, `/health/ready` and `/metrics`: unsigned GETs only, so
     /// a signed request for a bucket named `health` still reaches S3.
     fn local_endpoint(&self, req: &Request<Incoming>) -> Option<Response<s3s::Body>> {
@@ -86,6 +136,21 @@ impl Outer {
             _ => None,
         }
     }
+}
+
+fn iam_error_response(status: StatusCode, code: &str, request_id: &str) -> Response<s3s::Body> {
+    let body = format!(
+        "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type>\
+         <Code>{code}</Code><Message>The request body is too large.</Message></Error>\
+         <RequestId>{request_id}</RequestId></ErrorResponse>"
+    );
+    let mut r = Response::new(s3s::Body::from(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(strongbox_iam::CONTENT_TYPE),
+    );
+    r
 }
 
 fn declared_len(h: &http::HeaderMap, request: bool) -> u64 {

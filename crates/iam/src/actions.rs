@@ -1,0 +1,164 @@
+//! One request, start to end: authenticate, read the parameters, pick the
+//! action, and run it with a [`Ctx`] that knows the caller and authorizes.
+use crate::auth::{self, Caller};
+use crate::params::Params;
+use crate::{IamError, IamRequest, IamService, attach, groups, inline, managed, users, xml};
+use strongbox_meta::MetaStore;
+use strongbox_policy::{ContextKeys, Policy};
+
+/// The only API version IAM has.
+pub(crate) const VERSION: &str = "2010-05-08";
+
+/// What an action returns: the inner XML of its `<ActionResult>`, if any.
+pub(crate) type Reply = Result<Option<String>, IamError>;
+
+pub(crate) async fn run(svc: &IamService, req: &IamRequest<'_>) -> Result<String, IamError> {
+    let caller = auth::authenticate(svc, req).await?;
+    let params = Params::parse(req.uri.query(), req.body)?;
+    let action = params.get("Action").ok_or(IamError::MissingAction)?.to_owned();
+    if let Some(version) = params.get("Version").filter(|v| *v != VERSION) {
+        return Err(unknown(&action, version));
+    }
+    let identity = auth::identity(svc, &caller).await?;
+    let mut context = req.context.clone();
+    caller.add_context(&mut context);
+    let cx = Ctx {
+        svc,
+        caller,
+        params,
+        identity,
+        context,
+        now_ms: now_ms(),
+    };
+    let result = dispatch(&action, &cx).await?;
+    Ok(xml::success(&action, result.as_deref(), req.request_id))
+}
+
+fn unknown(action: &str, version: &str) -> IamError {
+    IamError::InvalidAction(format!("Could not find operation {action} for version {version}"))
+}
+
+async fn dispatch(action: &str, cx: &Ctx<'_>) -> Reply {
+    use crate::inline::Owner::{Group, User};
+    match action {
+        "CreateUser" => users::create_user(cx).await,
+        "GetUser" => users::get_user(cx).await,
+        "ListUsers" => users::list_users(cx).await,
+        "DeleteUser" => users::delete_user(cx).await,
+        "CreateAccessKey" => users::create_access_key(cx).await,
+        "ListAccessKeys" => users::list_access_keys(cx).await,
+        "UpdateAccessKey" => users::update_access_key(cx).await,
+        "DeleteAccessKey" => users::delete_access_key(cx).await,
+        "PutUserPolicy" => inline::put(cx, User).await,
+        "GetUserPolicy" => inline::get(cx, User).await,
+        "ListUserPolicies" => inline::list(cx, User).await,
+        "DeleteUserPolicy" => inline::delete(cx, User).await,
+        "PutGroupPolicy" => inline::put(cx, Group).await,
+        "GetGroupPolicy" => inline::get(cx, Group).await,
+        "ListGroupPolicies" => inline::list(cx, Group).await,
+        "DeleteGroupPolicy" => inline::delete(cx, Group).await,
+        "CreatePolicy" => managed::create_policy(cx).await,
+        "GetPolicy" => managed::get_policy(cx).await,
+        "ListPolicies" => managed::list_policies(cx).await,
+        "DeletePolicy" => managed::delete_policy(cx).await,
+        "CreatePolicyVersion" => managed::create_policy_version(cx).await,
+        "GetPolicyVersion" => managed::get_policy_version(cx).await,
+        "ListPolicyVersions" => managed::list_policy_versions(cx).await,
+        "DeletePolicyVersion" => managed::delete_policy_version(cx).await,
+        "SetDefaultPolicyVersion" => managed::set_default_policy_version(cx).await,
+        "AttachUserPolicy" => attach::attach(cx, User, true).await,
+        "DetachUserPolicy" => attach::attach(cx, User, false).await,
+        "ListAttachedUserPolicies" => attach::list(cx, User).await,
+        "AttachGroupPolicy" => attach::attach(cx, Group, true).await,
+        "DetachGroupPolicy" => attach::attach(cx, Group, false).await,
+        "ListAttachedGroupPolicies" => attach::list(cx, Group).await,
+        "CreateGroup" => groups::create_group(cx).await,
+        "GetGroup" => groups::get_group(cx).await,
+        "ListGroups" => groups::list_groups(cx).await,
+        "DeleteGroup" => groups::delete_group(cx).await,
+        "AddUserToGroup" => groups::membership(cx, true).await,
+        "RemoveUserFromGroup" => groups::membership(cx, false).await,
+        "ListGroupsForUser" => groups::list_groups_for_user(cx).await,
+        other => Err(unknown(other, VERSION)),
+    }
+}
+
+fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Everything an action needs: the store, the caller, its parameters.
+pub(crate) struct Ctx<'a> {
+    pub svc: &'a IamService,
+    pub caller: Caller,
+    pub params: Params,
+    identity: Vec<(String, Policy)>,
+    context: ContextKeys,
+    pub now_ms: i64,
+}
+
+impl Ctx<'_> {
+    pub fn meta(&self) -> &dyn MetaStore {
+        self.svc.meta.as_ref()
+    }
+
+    pub fn account(&self) -> &str {
+        self.caller.account()
+    }
+
+    /// Allows `iam:<action>` on `resource`, or answers AccessDenied.
+    pub fn authorize(&self, action: &str, resource: &str) -> Result<(), IamError> {
+        self.authorize_with(action, resource, &[])
+    }
+
+    /// [`Ctx::authorize`] with extra condition keys (e.g. `iam:PolicyARN`).
+    pub fn authorize_with(&self, action: &str, resource: &str, keys: &[(&str, &str)]) -> Result<(), IamError> {
+        let action = format!("iam:{action}");
+        if keys.is_empty() {
+            return auth::authorize(&self.caller, &self.identity, &action, resource, &self.context);
+        }
+        let mut context = self.context.clone();
+        for (k, v) in keys {
+            context.insert(k, v);
+        }
+        auth::authorize(&self.caller, &self.identity, &action, resource, &context)
+    }
+
+    pub fn user_arn(&self, path: &str, name: &str) -> String {
+        format!("arn:aws:iam::{}:user{path}{name}", self.account())
+    }
+
+    pub fn group_arn(&self, path: &str, name: &str) -> String {
+        format!("arn:aws:iam::{}:group{path}{name}", self.account())
+    }
+
+    pub fn policy_arn(&self, path: &str, name: &str) -> String {
+        format!("arn:aws:iam::{}:policy{path}{name}", self.account())
+    }
+
+    /// The ARN authorization uses for the user `name`: its own when it
+    /// exists (with its path), else the default-path ARN it would have.
+    pub async fn user_resource(&self, name: &str) -> Result<String, IamError> {
+        let user = self.meta().get_user(self.account(), name).await?;
+        Ok(user.map_or_else(|| self.user_arn("/", name), |u| u.arn))
+    }
+
+    pub async fn group_resource(&self, name: &str) -> Result<String, IamError> {
+        let group = self.meta().get_group(self.account(), name).await?;
+        Ok(group.map_or_else(|| self.group_arn("/", name), |g| g.arn))
+    }
+
+    /// `UserName`, or the calling user when absent (`None` for the root).
+    pub fn user_or_self(&self) -> Result<Option<String>, IamError> {
+        match self.params.get("UserName") {
+            Some(name) => {
+                crate::params::name("userName", name, crate::params::EXISTING_NAME_MAX)?;
+                Ok(Some(name.to_owned()))
+            }
+            None => Ok(self.caller.user().map(|u| u.name.clone())),
+        }
+    }
+}
