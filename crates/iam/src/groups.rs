@@ -79,14 +79,7 @@ pub(crate) async fn list_groups(cx: &Ctx<'_>) -> Reply {
     let page = Page::from(&cx.params)?;
     cx.authorize("ListGroups", &format!("{}*", cx.group_arn(prefix, "")))?;
     let groups = cx.meta().list_groups(cx.account(), prefix).await?;
-    let (groups, next) = page.apply(groups, |g| g.name.to_ascii_lowercase());
-    let mut x = Xml::new();
-    x.open("Groups");
-    for g in &groups {
-        x.group("member", g);
-    }
-    x.close("Groups").truncation(next.as_deref());
-    Ok(Some(x.finish()))
+    groups_page(groups, page)
 }
 
 pub(crate) async fn delete_group(cx: &Ctx<'_>) -> Reply {
@@ -132,6 +125,11 @@ pub(crate) async fn list_groups_for_user(cx: &Ctx<'_>) -> Reply {
             },
         )
     })?;
+    groups_page(groups, page)
+}
+
+/// One page of `<Groups>` (ListGroups, ListGroupsForUser).
+fn groups_page(groups: Vec<IamGroup>, page: Page) -> Reply {
     let (groups, next) = page.apply(groups, |g| g.name.to_ascii_lowercase());
     let mut x = Xml::new();
     x.open("Groups");

@@ -86,9 +86,10 @@ pub enum Written<T> {
     ConditionFailed,
 }
 
-/// The metadata operations Strongbox needs. Every method is atomic.
+/// The metadata operations Strongbox needs. Every method is atomic. The IAM
+/// part is its own trait ([`IamStore`]) so each adapter keeps it in its own module.
 #[async_trait]
-pub trait MetaStore: Send + Sync + 'static {
+pub trait MetaStore: IamStore + Send + Sync + 'static {
     async fn create_account(&self, account: &Account) -> Result<bool>;
     async fn get_account(&self, id: &str) -> Result<Option<Account>>;
     async fn list_accounts(&self) -> Result<Vec<Account>>;
@@ -141,118 +142,4 @@ pub trait MetaStore: Send + Sync + 'static {
 
     /// Every blob id referenced by an object or a part (for startup garbage collection).
     async fn referenced_blobs(&self) -> Result<std::collections::HashSet<String>>;
-
-    // IAM. `account` is the account id; names compare ASCII case-insensitively.
-    // Refusals are values (`Outcome`), `Err` is only a store failure.
-
-    /// Refused: AlreadyExists.
-    async fn create_user(&self, user: &IamUser) -> Result<Outcome<()>>;
-    async fn get_user(&self, account: &str, name: &str) -> Result<Option<IamUser>>;
-    /// Users whose path starts with `path_prefix`, by name.
-    async fn list_users(&self, account: &str, path_prefix: &str) -> Result<Vec<IamUser>>;
-    /// Refused: NoSuchUser, or Conflict while the user has access keys,
-    /// inline policies, attached policies or group memberships.
-    async fn delete_user(&self, account: &str, name: &str) -> Result<Outcome<()>>;
-    /// Every identity policy that applies to the user: its inline policies, the
-    /// default version of each managed policy attached to it, and the inline and
-    /// attached policies of every group it belongs to. `name` is for audit
-    /// ("user/alice/inline/p1", "group/devs/attached/arn:..."). Empty for an unknown user.
-    async fn user_policies(&self, account: &str, user: &str) -> Result<Vec<NamedDocument>>;
-
-    /// Stores a new access key for `credential.user_name` (`None`: the account
-    /// root), under the user's stored spelling. Refused: NoSuchUser,
-    /// LimitExceeded (`limits::ACCESS_KEYS_PER_USER`), AlreadyExists (the id is taken).
-    async fn create_access_key(&self, key: &AccessKey) -> Result<Outcome<()>>;
-    /// The access keys of `user` (`None`: the account root's), by access key id.
-    async fn list_credentials(&self, account: &str, user: Option<&str>) -> Result<Vec<AccessKey>>;
-    /// False when the key does not exist.
-    async fn delete_credential(&self, access_key: &str) -> Result<bool>;
-    /// False when the key does not exist.
-    async fn set_credential_active(&self, access_key: &str, active: bool) -> Result<bool>;
-
-    /// Refused: AlreadyExists.
-    async fn create_group(&self, group: &IamGroup) -> Result<Outcome<()>>;
-    async fn get_group(&self, account: &str, name: &str) -> Result<Option<IamGroup>>;
-    /// Groups whose path starts with `path_prefix`, by name.
-    async fn list_groups(&self, account: &str, path_prefix: &str) -> Result<Vec<IamGroup>>;
-    /// Refused: NoSuchGroup, or Conflict while it has members, inline or attached policies.
-    async fn delete_group(&self, account: &str, name: &str) -> Result<Outcome<()>>;
-    /// Adding a member again is a no-op. Refused: NoSuchGroup, NoSuchUser,
-    /// LimitExceeded (`limits::GROUPS_PER_USER`).
-    async fn add_user_to_group(&self, account: &str, group: &str, user: &str) -> Result<Outcome<()>>;
-    /// Refused: NoSuchGroup, NoSuchUser, NotMember.
-    async fn remove_user_from_group(&self, account: &str, group: &str, user: &str) -> Result<Outcome<()>>;
-    /// The group's users by name. Refused: NoSuchGroup.
-    async fn group_members(&self, account: &str, group: &str) -> Result<Outcome<Vec<IamUser>>>;
-    /// The user's groups by name. Refused: NoSuchUser.
-    async fn groups_for_user(&self, account: &str, user: &str) -> Result<Outcome<Vec<IamGroup>>>;
-
-    /// Creates or replaces an inline policy. Refused: NoSuchUser/NoSuchGroup,
-    /// LimitExceeded when the entity's inline policies together would exceed
-    /// `limits::USER_INLINE_CHARS` / `GROUP_INLINE_CHARS`.
-    async fn put_inline_policy(
-        &self,
-        account: &str,
-        entity: Entity<'_>,
-        policy_name: &str,
-        document: &str,
-    ) -> Result<Outcome<()>>;
-    /// The document under its stored name. Refused: NoSuchUser/NoSuchGroup, NoSuchInlinePolicy.
-    async fn get_inline_policy(
-        &self,
-        account: &str,
-        entity: Entity<'_>,
-        policy_name: &str,
-    ) -> Result<Outcome<NamedDocument>>;
-    /// Policy names, sorted. Refused: NoSuchUser/NoSuchGroup.
-    async fn list_inline_policies(&self, account: &str, entity: Entity<'_>) -> Result<Outcome<Vec<String>>>;
-    /// Refused: NoSuchUser/NoSuchGroup, NoSuchInlinePolicy.
-    async fn delete_inline_policy(&self, account: &str, entity: Entity<'_>, policy_name: &str) -> Result<Outcome<()>>;
-
-    /// Stores `policy` with `document` as its default version `v1`; returns
-    /// the stored record. Refused: AlreadyExists (name or ARN).
-    async fn create_policy(&self, policy: &ManagedPolicy, document: &str) -> Result<Outcome<ManagedPolicy>>;
-    /// A customer managed policy of `account` (built-in AWS policies are not stored).
-    async fn get_policy(&self, account: &str, arn: &str) -> Result<Option<ManagedPolicy>>;
-    /// Policies whose path starts with `path_prefix`, by name.
-    async fn list_policies(&self, account: &str, path_prefix: &str, only_attached: bool) -> Result<Vec<ManagedPolicy>>;
-    /// Refused: NoSuchPolicy, Conflict while attached or while it has
-    /// non-default versions (AWS's order of DeletePolicy).
-    async fn delete_policy(&self, account: &str, arn: &str) -> Result<Outcome<()>>;
-    /// Adds the next version (`v<n>`, never reused). Refused: NoSuchPolicy,
-    /// LimitExceeded (`limits::POLICY_VERSIONS`).
-    async fn create_policy_version(
-        &self,
-        account: &str,
-        arn: &str,
-        document: &str,
-        set_as_default: bool,
-        created_ms: i64,
-    ) -> Result<Outcome<PolicyVersion>>;
-    /// Refused: NoSuchPolicy, NoSuchPolicyVersion.
-    async fn get_policy_version(&self, account: &str, arn: &str, version_id: &str) -> Result<Outcome<PolicyVersion>>;
-    /// Newest first. Refused: NoSuchPolicy.
-    async fn list_policy_versions(&self, account: &str, arn: &str) -> Result<Outcome<Vec<PolicyVersion>>>;
-    /// Refused: NoSuchPolicy, NoSuchPolicyVersion, Conflict(DefaultVersion).
-    async fn delete_policy_version(&self, account: &str, arn: &str, version_id: &str) -> Result<Outcome<()>>;
-    /// Refused: NoSuchPolicy, NoSuchPolicyVersion.
-    async fn set_default_policy_version(
-        &self,
-        account: &str,
-        arn: &str,
-        version_id: &str,
-        updated_ms: i64,
-    ) -> Result<Outcome<()>>;
-
-    /// Attaches a managed policy of `account` or a built-in AWS managed policy;
-    /// attaching again is a no-op. Refused: NoSuchUser/NoSuchGroup,
-    /// NoSuchPolicy, LimitExceeded (`limits::ATTACHED_POLICIES`).
-    async fn attach_policy(&self, account: &str, entity: Entity<'_>, arn: &str) -> Result<Outcome<()>>;
-    /// Refused: NoSuchUser/NoSuchGroup, NotAttached.
-    async fn detach_policy(&self, account: &str, entity: Entity<'_>, arn: &str) -> Result<Outcome<()>>;
-    /// By policy name. Refused: NoSuchUser/NoSuchGroup.
-    async fn attached_policies(&self, account: &str, entity: Entity<'_>) -> Result<Outcome<Vec<AttachedPolicy>>>;
-    /// How many users and groups of `account` have the policy `arn` attached
-    /// (also for built-in AWS policies).
-    async fn attachment_count(&self, account: &str, arn: &str) -> Result<u32>;
 }

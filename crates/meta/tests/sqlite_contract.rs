@@ -46,7 +46,7 @@ async fn a_version_1_database_is_migrated() {
         .unwrap();
     }
     let store = SqliteStore::open(&path).unwrap_or_else(|e| unreachable!("open: {e}"));
-    use strongbox_meta::MetaStore;
+    use strongbox_meta::{IamStore, MetaStore};
     let bucket = store.get_bucket("old").await.unwrap().unwrap();
     assert_eq!(bucket.policy, None);
     assert!(store.set_bucket_policy("old", Some("{}")).await.unwrap());

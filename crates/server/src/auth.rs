@@ -163,7 +163,7 @@ impl S3Access for Gate {
                         r.action,
                         &resource,
                         owner.as_deref(),
-                        bucket_policy.as_ref(),
+                        bucket_policy.as_deref(),
                     )
                 })
                 .collect(),

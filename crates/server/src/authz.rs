@@ -12,17 +12,17 @@ use strongbox_policy::{
 };
 
 /// A parsed policy with the name decisions report it by.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct LoadedPolicy {
     pub name: String,
-    pub policy: Arc<Policy>,
-    /// True when the text mentions `s3:ExistingObjectTag`, so the gate knows
-    /// whether it must read the object's tags before deciding.
+    pub policy: Policy,
+    /// True when a condition reads `s3:ExistingObjectTag/...`, so the gate
+    /// knows whether it must read the object's tags before deciding.
     pub uses_existing_tags: bool,
 }
 
 /// The caller's identity policies (empty for account roots and anonymous callers).
-pub type Identity = Arc<[LoadedPolicy]>;
+pub type Identity = Arc<[Arc<LoadedPolicy>]>;
 
 /// Parsed policies are kept at most this many at a time (a full cache is cleared).
 const CACHE_ENTRIES: usize = 1024;
@@ -36,9 +36,14 @@ pub enum AuthzError {
     StoredPolicy { name: String, message: String },
 }
 
+/// Cache slot → (the text it was parsed from, the parsed policy). A slot is
+/// a bucket name, or `<account>\0<policy name>` for identity policies; a
+/// changed text is parsed again on its next use.
+type Cache = HashMap<String, (String, Arc<LoadedPolicy>)>;
+
 pub struct Authorizer {
     meta: Arc<dyn MetaStore>,
-    cache: Mutex<HashMap<String, Arc<Policy>>>,
+    cache: Mutex<Cache>,
 }
 
 impl Authorizer {
@@ -55,62 +60,57 @@ impl Authorizer {
             return Ok(Arc::from(Vec::new()));
         };
         let docs = self.meta.user_policies(account.as_str(), name).await?;
-        let mut loaded = Vec::with_capacity(docs.len());
-        for doc in docs {
-            let policy = self.parse(&doc.name, &doc.document, PolicyKind::Identity)?;
-            loaded.push(LoadedPolicy {
-                uses_existing_tags: mentions_existing_tags(&doc.document),
-                name: doc.name,
-                policy,
-            });
-        }
-        Ok(Arc::from(loaded))
+        docs.into_iter()
+            .map(|doc| {
+                let slot = format!("{account}\0{}", doc.name);
+                self.load(&slot, doc.name, &doc.document, PolicyKind::Identity)
+            })
+            .collect()
     }
 
     /// The bucket's policy, parsed.
-    pub fn bucket_policy(&self, bucket: &BucketRecord) -> Result<Option<LoadedPolicy>, AuthzError> {
+    pub fn bucket_policy(&self, bucket: &BucketRecord) -> Result<Option<Arc<LoadedPolicy>>, AuthzError> {
         let Some(text) = &bucket.policy else {
             return Ok(None);
         };
+        let kind = PolicyKind::Bucket {
+            bucket: bucket.name.clone(),
+        };
         let name = format!("bucket-policy/{}", bucket.name);
-        let policy = self.parse(
-            &name,
-            text,
-            PolicyKind::Bucket {
-                bucket: bucket.name.clone(),
-            },
-        )?;
-        Ok(Some(LoadedPolicy {
-            name,
-            policy,
-            uses_existing_tags: mentions_existing_tags(text),
-        }))
+        self.load(&bucket.name, name, text, kind).map(Some)
     }
 
-    fn parse(&self, name: &str, text: &str, kind: PolicyKind) -> Result<Arc<Policy>, AuthzError> {
-        let cache_key = match &kind {
-            PolicyKind::Bucket { bucket } => format!("b\0{bucket}\0{text}"),
-            PolicyKind::Identity => format!("i\0{text}"),
-        };
-        if let Some(p) = self.cache.lock().ok().and_then(|c| c.get(&cache_key).cloned()) {
+    fn load(&self, slot: &str, name: String, text: &str, kind: PolicyKind) -> Result<Arc<LoadedPolicy>, AuthzError> {
+        let cached = self.cache.lock().ok().and_then(|c| {
+            c.get(slot)
+                .filter(|(parsed_from, _)| parsed_from == text)
+                .map(|(_, p)| Arc::clone(p))
+        });
+        if let Some(p) = cached {
             return Ok(p);
         }
-        let policy = Arc::new(Policy::parse(text, &kind).map_err(|e| AuthzError::StoredPolicy {
-            name: name.to_owned(),
+        let policy = Policy::parse(text, &kind).map_err(|e| AuthzError::StoredPolicy {
+            name: name.clone(),
             message: e.to_string(),
-        })?);
+        })?;
+        let uses_existing_tags = policy.statements.iter().any(|s| {
+            s.conditions
+                .iter()
+                .any(|c| c.key.to_ascii_lowercase().starts_with("s3:existingobjecttag/"))
+        });
+        let loaded = Arc::new(LoadedPolicy {
+            name,
+            policy,
+            uses_existing_tags,
+        });
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() >= CACHE_ENTRIES {
                 cache.clear();
             }
-            cache.insert(cache_key, Arc::clone(&policy));
+            cache.insert(slot.to_owned(), (text.to_owned(), Arc::clone(&loaded)));
         }
-        Ok(policy)
+        Ok(loaded)
     }
-}
-
-fn mentions_existing_tags(text: &str) -> bool {
-    text.to_ascii_lowercase().contains("s3:existingobjecttag")
 }
 
 /// One decision: may the caller of `ctx` perform `action` on `resource`?

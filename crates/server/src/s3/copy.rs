@@ -32,7 +32,8 @@ impl StrongboxS3 {
             return Err(s3_error!(InvalidArgument, "Invalid version id specified"));
         }
         let record = engine(self.engine.bucket(bucket).await)?;
-        self.authorize_extra(ctx, &record, "s3:GetObject", Some(key))?;
+        let policy = self.bucket_policy(&record)?;
+        self.authorize_object(ctx, &record, policy.as_deref(), "s3:GetObject", key)?;
         let src = engine(self.engine.object(bucket, key).await)?;
         engine(pre.check(&src, EngineError::PreconditionFailed))?;
         Ok(src)

@@ -108,33 +108,37 @@ pub(crate) fn authorize_one(
 }
 
 impl StrongboxS3 {
-    /// Authorizes an action the gate could not decide up front (a copy's
-    /// source, each key of DeleteObjects) with the request's identity
-    /// policies and condition keys and `bucket`'s policy.
-    pub(crate) fn authorize_extra(
+    /// `bucket`'s policy for a decision in a handler; failing to load it denies.
+    pub(crate) fn bucket_policy(
+        &self,
+        bucket: &strongbox_meta::BucketRecord,
+    ) -> S3Result<Option<std::sync::Arc<crate::authz::LoadedPolicy>>> {
+        self.authz.bucket_policy(bucket).map_err(|e| {
+            tracing::error!(error = %e, "authorization could not load the bucket policy; denying");
+            s3_error!(AccessDenied, "Access Denied")
+        })
+    }
+
+    /// Authorizes an object action the gate could not decide up front (a
+    /// copy's source, each key of DeleteObjects) with the request's identity
+    /// policies and condition keys and `policy`, the object's bucket policy.
+    pub(crate) fn authorize_object(
         &self,
         ctx: &RequestContext,
         bucket: &strongbox_meta::BucketRecord,
+        policy: Option<&crate::authz::LoadedPolicy>,
         action: &str,
-        key: Option<&str>,
+        key: &str,
     ) -> S3Result<()> {
-        let policy = self.authz.bucket_policy(bucket).map_err(|e| {
-            tracing::error!(error = %e, "authorization could not load the bucket policy; denying");
-            s3_error!(AccessDenied, "Access Denied")
-        })?;
-        let kind = if key.is_some() {
-            crate::actions::ResourceKind::Object
-        } else {
-            crate::actions::ResourceKind::Bucket
-        };
-        let resource = crate::actions::resource_arn(kind, Some(&bucket.name), key);
+        let resource =
+            crate::actions::resource_arn(crate::actions::ResourceKind::Object, Some(&bucket.name), Some(key));
         authorize_one(
             ctx,
             &ctx.conditions,
             action,
             &resource,
             Some(bucket.owner.as_str()),
-            policy.as_ref(),
+            policy,
         )
     }
 

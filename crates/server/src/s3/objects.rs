@@ -252,6 +252,7 @@ impl StrongboxS3 {
             return Err(s3_err(EngineError::MalformedXml));
         }
         let record = engine(self.engine.bucket(&bucket).await)?;
+        let policy = self.bucket_policy(&record)?;
         let quiet = delete.quiet.unwrap_or(false);
         let (mut deleted, mut errors) = (vec![], vec![]);
         for obj in delete.objects {
@@ -262,7 +263,7 @@ impl StrongboxS3 {
             };
             let result = match object_key(&obj.key) {
                 Err(e) => Err(e),
-                Ok(_) => match self.authorize_extra(&ctx, &record, action, Some(&obj.key)) {
+                Ok(_) => match self.authorize_object(&ctx, &record, policy.as_deref(), action, &obj.key) {
                     Err(e) => Err(e),
                     Ok(()) => self.engine.delete_object(&bucket, &obj.key).await.map_err(s3_err),
                 },
