@@ -1,10 +1,10 @@
 //! The IAM tables of the SQLite adapter, and its users, access keys and
-//! groups: one function per [`MetaStore`] IAM method, each running on the
+//! groups: one function per [`IamStore`] method, each running on the
 //! connection (and, for writes, inside the transaction) the adapter hands it;
 //! policies are in the sibling modules. Name columns are `COLLATE NOCASE`, so
 //! equality, uniqueness and ordering are ASCII case-insensitive as in AWS.
 //!
-//! [`MetaStore`]: crate::MetaStore
+//! [`IamStore`]: crate::IamStore
 use super::account_id;
 use crate::Result;
 use crate::iam::*;
