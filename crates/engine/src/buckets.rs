@@ -11,6 +11,7 @@ impl Engine {
             created_ms: now_ms(),
             tags: None,
             policy: None,
+            encryption: None,
         };
         match self.meta.create_bucket(&record).await? {
             CreateBucket::Created => Ok(()),

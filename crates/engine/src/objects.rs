@@ -232,6 +232,7 @@ impl Engine {
             scheme: "AES256".into(),
             kek_id: self.keys.key_id().to_owned(),
             wrapped_key: wrapped.0,
+            ..Default::default()
         };
         Ok((dek, record))
     }

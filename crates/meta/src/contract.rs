@@ -14,6 +14,7 @@ fn enc() -> EncryptionRecord {
         scheme: "AES256".into(),
         kek_id: "root".into(),
         wrapped_key: vec![1, 2, 3],
+        ..Default::default()
     }
 }
 
@@ -90,6 +91,7 @@ async fn buckets(s: &dyn MetaStore) {
         created_ms: 1,
         tags: None,
         policy: None,
+        encryption: None,
     };
     assert_eq!(s.create_bucket(&b).await.ok(), Some(CreateBucket::Created));
     assert_eq!(
@@ -119,6 +121,20 @@ async fn buckets(s: &dyn MetaStore) {
     assert_eq!(s.set_bucket_policy("b1", None).await.ok(), Some(true));
     assert_eq!(s.get_bucket("b1").await.ok().flatten().and_then(|b| b.policy), None);
     assert_eq!(s.set_bucket_policy("missing", Some(policy)).await.ok(), Some(false));
+    let encryption = BucketEncryption {
+        algorithm: "aws:kms".into(),
+        kms_key_id: Some("alias/k".into()),
+        bucket_key_enabled: true,
+        blocked_types: vec!["SSE-C".into()],
+    };
+    assert_eq!(s.set_bucket_encryption("b1", Some(&encryption)).await.ok(), Some(true));
+    assert_eq!(
+        s.get_bucket("b1").await.ok().flatten().and_then(|b| b.encryption),
+        Some(encryption)
+    );
+    assert_eq!(s.set_bucket_encryption("b1", None).await.ok(), Some(true));
+    assert_eq!(s.get_bucket("b1").await.ok().flatten().and_then(|b| b.encryption), None);
+    assert_eq!(s.set_bucket_encryption("missing", None).await.ok(), Some(false));
     assert!(s.put_object(&object("b1", "k", "blob0"), &Expect::Any).await.is_ok());
     assert_eq!(s.delete_bucket("b1").await.ok(), Some(DeleteBucket::NotEmpty));
     assert!(s.delete_object("b1", "k").await.is_ok());
@@ -134,6 +150,7 @@ async fn objects_and_listing(s: &dyn MetaStore) {
         created_ms: 1,
         tags: None,
         policy: None,
+        encryption: None,
     };
     assert!(s.create_bucket(&b).await.is_ok());
     let first = object("b2", "a/1", "blob1");

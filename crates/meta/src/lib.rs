@@ -105,6 +105,8 @@ pub trait MetaStore: IamStore + Send + Sync + 'static {
     async fn set_bucket_tags(&self, name: &str, tags: Option<&[Tag]>) -> Result<bool>;
     /// Sets or (with `None`) removes the bucket policy; false when the bucket does not exist.
     async fn set_bucket_policy(&self, name: &str, policy: Option<&str>) -> Result<bool>;
+    /// Sets or (with `None`) resets the default encryption; false when the bucket does not exist.
+    async fn set_bucket_encryption(&self, name: &str, encryption: Option<&BucketEncryption>) -> Result<bool>;
 
     /// Inserts or replaces the object if `expect` holds; returns the record it replaced.
     async fn put_object(&self, object: &ObjectRecord, expect: &Expect) -> Result<Written<Option<ObjectRecord>>>;

@@ -42,6 +42,21 @@ pub struct BucketRecord {
     pub tags: Option<Vec<Tag>>,
     /// The bucket policy document as the owner sent it (validated on PUT).
     pub policy: Option<String>,
+    /// Default encryption; `None` means SSE-S3, every bucket's default.
+    pub encryption: Option<BucketEncryption>,
+}
+
+/// A bucket's default encryption rule (S3 allows exactly one rule).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketEncryption {
+    /// `AES256`, `aws:kms` or `aws:kms:dsse`.
+    pub algorithm: String,
+    /// KMSMasterKeyID as the owner gave it (key id, alias or ARN).
+    pub kms_key_id: Option<String>,
+    pub bucket_key_enabled: bool,
+    /// BlockedEncryptionTypes: encryption types writes may not use (`SSE-C`).
+    #[serde(default)]
+    pub blocked_types: Vec<String>,
 }
 
 /// Standard HTTP headers stored with an object and returned on GET/HEAD.
@@ -67,14 +82,36 @@ pub struct ObjectChecksum {
 }
 
 /// How the object's bytes are encrypted at rest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EncryptionRecord {
-    /// `AES256` (SSE-S3) for now.
+    /// `AES256` (SSE-S3), `aws:kms` (SSE-KMS), `aws:kms:dsse` (DSSE-KMS) or
+    /// `SSE-C` (customer-provided key).
     pub scheme: String,
-    /// Which key-encryption key wrapped the data key.
+    /// Which key-encryption key wrapped the data key: the root key id (SSE-S3),
+    /// the KMS key ARN (SSE-KMS, DSSE-KMS) or `customer` (SSE-C).
     pub kek_id: String,
-    /// The wrapped data key (crypto crate's WrappedKey bytes).
+    /// The wrapped data key: crypto's WrappedKey bytes (SSE-S3, SSE-C, and
+    /// under a bucket key), or the KMS ciphertext blob (SSE-KMS without a bucket key).
     pub wrapped_key: Vec<u8>,
+    /// DSSE-KMS: the second layer's KMS ciphertext blob.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_key: Option<Vec<u8>>,
+    /// The encryption context the caller gave (SSE-KMS), as the JSON object
+    /// S3 returns base64-encoded in `x-amz-server-side-encryption-context`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// SSE-KMS with an S3 Bucket Key: the bucket key's KMS ciphertext blob;
+    /// `wrapped_key` is then the data key wrapped under the bucket key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket_key: Option<Vec<u8>>,
+    /// SSE-C: base64 MD5 of the customer key (S3 returns it) and a salted
+    /// HMAC-SHA256 of the key to recognise it; the key itself is never stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_key_md5: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_key_hmac: Option<Vec<u8>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_key_salt: Option<Vec<u8>>,
 }
 
 /// One stored blob of an object: the whole object, or one multipart part.

@@ -20,7 +20,7 @@ mod iam_store;
 const READERS: usize = 4;
 
 /// Schema version stored in `PRAGMA user_version`. DO NOT CHANGE without a migration.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS accounts(
@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS credentials(
 CREATE INDEX IF NOT EXISTS credentials_by_user ON credentials(account_id, user_name);
 CREATE TABLE IF NOT EXISTS buckets(
   name TEXT PRIMARY KEY, owner TEXT NOT NULL REFERENCES accounts(id), region TEXT NOT NULL,
-  created_ms INTEGER NOT NULL, tags TEXT, policy TEXT);
+  created_ms INTEGER NOT NULL, tags TEXT, policy TEXT, encryption TEXT);
 CREATE INDEX IF NOT EXISTS buckets_by_owner ON buckets(owner, name);
 CREATE TABLE IF NOT EXISTS objects(
   bucket TEXT NOT NULL, key BLOB NOT NULL, version_id TEXT NOT NULL, size INTEGER NOT NULL,
@@ -78,6 +78,8 @@ impl SqliteStore {
         // Added during v2's development, before its release: databases created
         // by an earlier v2 build (and migrated v1 ones) lack it.
         ensure_column(&writer, "credentials", "created_ms", "INTEGER NOT NULL DEFAULT 0")?;
+        // v2 -> v3: bucket default encryption.
+        ensure_column(&writer, "buckets", "encryption", "TEXT")?;
         writer.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         let readers = (0..READERS)
             .map(|_| open_connection(path).map(Mutex::new))
@@ -300,17 +302,18 @@ fn upload_from_raw(raw: RawUpload) -> Result<UploadRecord> {
     })
 }
 
-type RawBucket = (String, String, String, i64, Option<String>, Option<String>);
+type RawBucket = (String, String, String, i64, Option<String>, Option<String>, Option<String>);
 
-const BUCKET_COLUMNS: &str = "name, owner, region, created_ms, tags, policy";
+const BUCKET_COLUMNS: &str = "name, owner, region, created_ms, tags, policy, encryption";
 
 fn raw_bucket(row: &Row) -> rusqlite::Result<RawBucket> {
     RawBucket::try_from(row)
 }
 
 fn bucket_from_raw(raw: RawBucket) -> Result<BucketRecord> {
-    let (name, owner, region, created_ms, tags, policy) = raw;
+    let (name, owner, region, created_ms, tags, policy, encryption) = raw;
     let tags = tags.map(|t| from_json::<Vec<Tag>>(&t)).transpose()?;
+    let encryption = encryption.map(|e| from_json::<BucketEncryption>(&e)).transpose()?;
     Ok(BucketRecord {
         name,
         owner: account_id(owner)?,
@@ -318,6 +321,7 @@ fn bucket_from_raw(raw: RawBucket) -> Result<BucketRecord> {
         created_ms,
         tags,
         policy,
+        encryption,
     })
 }
 
@@ -415,9 +419,11 @@ impl MetaStore for SqliteStore {
                 return Ok(CreateBucket::Exists(account_id(owner)?));
             }
             let tags = b.tags.as_ref().map(to_json).transpose()?;
+            let encryption = b.encryption.as_ref().map(to_json).transpose()?;
             tx.execute(
-                "INSERT INTO buckets(name, owner, region, created_ms, tags, policy) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![b.name, b.owner.as_str(), b.region, b.created_ms, tags, b.policy],
+                "INSERT INTO buckets(name, owner, region, created_ms, tags, policy, encryption) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![b.name, b.owner.as_str(), b.region, b.created_ms, tags, b.policy, encryption],
             )?;
             tx.commit()?;
             Ok(CreateBucket::Created)
@@ -490,6 +496,15 @@ impl MetaStore for SqliteStore {
         let (name, policy) = (name.to_owned(), policy.map(str::to_owned));
         self.write(move |c| {
             Ok(c.execute("UPDATE buckets SET policy = ?2 WHERE name = ?1", params![name, policy])? == 1)
+        })
+        .await
+    }
+
+    async fn set_bucket_encryption(&self, name: &str, encryption: Option<&BucketEncryption>) -> Result<bool> {
+        let name = name.to_owned();
+        let encryption = encryption.map(to_json).transpose()?;
+        self.write(move |c| {
+            Ok(c.execute("UPDATE buckets SET encryption = ?2 WHERE name = ?1", params![name, encryption])? == 1)
         })
         .await
     }
