@@ -4,7 +4,7 @@ use std::fmt;
 
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 
-use crate::format::{CHUNK_SIZE, HEADER_LEN, Header, MAX_CHUNKS, NONCE_PREFIX_LEN, TAG_LEN};
+use crate::format::{CHUNK_SIZE, HEADER_LEN, Header, Layout, MAX_CHUNKS, NONCE_PREFIX_LEN};
 use crate::keys::fill_random;
 use crate::{CryptoError, DataKey, ObjectIdentity};
 
@@ -14,21 +14,36 @@ const AAD_LEN: usize = 32 + 8 + 1 + HEADER_LEN;
 const FINAL: u8 = 1;
 const NOT_FINAL: u8 = 0;
 
-/// What every chunk of one blob shares: the key, the nonce prefix and the
-/// associated-data fields that do not vary per chunk.
+/// What every chunk of one blob shares: the keys (inner layer first), the
+/// nonce prefix and the associated-data fields that do not vary per chunk.
+/// Both layers use the same nonce and associated data; their keys differ.
 struct BlobContext {
-    key: LessSafeKey,
+    keys: Vec<LessSafeKey>,
+    layout: Layout,
     nonce_prefix: [u8; NONCE_PREFIX_LEN],
     identity_digest: [u8; 32],
     header: [u8; HEADER_LEN],
 }
 
 impl BlobContext {
-    fn new(key: &DataKey, identity: &ObjectIdentity, header: Header) -> Result<Self, CryptoError> {
-        let unbound =
-            UnboundKey::new(&AES_256_GCM, key.bytes()).map_err(|_| CryptoError::BadKeyLength(key.bytes().len()))?;
+    fn new(keys: &[&DataKey], identity: &ObjectIdentity, header: Header) -> Result<Self, CryptoError> {
+        if keys.len() != header.layout.layers() {
+            return Err(CryptoError::LayerCount {
+                keys: keys.len(),
+                layers: header.layout.layers(),
+            });
+        }
+        let keys = keys
+            .iter()
+            .map(|key| {
+                UnboundKey::new(&AES_256_GCM, key.bytes())
+                    .map(LessSafeKey::new)
+                    .map_err(|_| CryptoError::BadKeyLength(key.bytes().len()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(BlobContext {
-            key: LessSafeKey::new(unbound),
+            keys,
+            layout: header.layout,
             nonce_prefix: header.nonce_prefix,
             identity_digest: identity.digest(),
             header: header.encode(),
@@ -78,19 +93,31 @@ impl ChunkSealer {
     /// Starts a blob with a fresh random nonce prefix; returns the sealer and
     /// the header to write before the first chunk.
     pub fn new(key: &DataKey, identity: &ObjectIdentity) -> Result<(ChunkSealer, [u8; HEADER_LEN]), CryptoError> {
-        let mut nonce_prefix = [0u8; NONCE_PREFIX_LEN];
-        fill_random(&mut nonce_prefix)?;
-        ChunkSealer::with_nonce_prefix(key, identity, nonce_prefix)
+        ChunkSealer::layered(&[key], identity)
     }
 
-    /// A sealer with a chosen nonce prefix. Reusing a prefix under one data
-    /// key breaks AES-GCM, so only known-answer tests may choose it.
-    pub(crate) fn with_nonce_prefix(
-        key: &DataKey,
+    /// Starts a blob sealed in `keys.len()` layers (1, or 2 for DSSE-KMS),
+    /// inner layer first.
+    pub fn layered(
+        keys: &[&DataKey],
         identity: &ObjectIdentity,
-        nonce_prefix: [u8; NONCE_PREFIX_LEN],
     ) -> Result<(ChunkSealer, [u8; HEADER_LEN]), CryptoError> {
-        let ctx = BlobContext::new(key, identity, Header { nonce_prefix })?;
+        let layout = match keys.len() {
+            1 => Layout::SINGLE,
+            2 => Layout::DUAL,
+            n => return Err(CryptoError::LayerCount { keys: n, layers: 2 }),
+        };
+        let mut nonce_prefix = [0u8; NONCE_PREFIX_LEN];
+        fill_random(&mut nonce_prefix)?;
+        ChunkSealer::start(keys, identity, Header { nonce_prefix, layout })
+    }
+
+    fn start(
+        keys: &[&DataKey],
+        identity: &ObjectIdentity,
+        header: Header,
+    ) -> Result<(ChunkSealer, [u8; HEADER_LEN]), CryptoError> {
+        let ctx = BlobContext::new(keys, identity, header)?;
         let header = ctx.header;
         let sealer = ChunkSealer {
             ctx,
@@ -98,6 +125,21 @@ impl ChunkSealer {
             finished: false,
         };
         Ok((sealer, header))
+    }
+
+    /// A sealer with a chosen nonce prefix. Reusing a prefix under one data
+    /// key breaks AES-GCM, so only known-answer tests may choose it.
+    #[cfg(test)]
+    pub(crate) fn with_nonce_prefix(
+        key: &DataKey,
+        identity: &ObjectIdentity,
+        nonce_prefix: [u8; NONCE_PREFIX_LEN],
+    ) -> Result<(ChunkSealer, [u8; HEADER_LEN]), CryptoError> {
+        let header = Header {
+            nonce_prefix,
+            layout: Layout::SINGLE,
+        };
+        ChunkSealer::start(&[key], identity, header)
     }
 
     /// Seals the plaintext in `buf` in place as the next chunk and appends the tag.
@@ -114,12 +156,12 @@ impl ChunkSealer {
         if !len_ok {
             return Err(CryptoError::ChunkLength { index, len: buf.len() });
         }
-        let nonce = self.ctx.nonce(index)?;
         let aad = self.ctx.aad(index, is_final);
-        self.ctx
-            .key
-            .seal_in_place_append_tag(nonce, Aad::from(aad), buf)
-            .map_err(|_| CryptoError::ChunkLength { index, len: buf.len() })?;
+        for key in &self.ctx.keys {
+            let nonce = self.ctx.nonce(index)?;
+            key.seal_in_place_append_tag(nonce, Aad::from(aad), buf)
+                .map_err(|_| CryptoError::ChunkLength { index, len: buf.len() })?;
+        }
         self.next_index += 1;
         self.finished = is_final;
         Ok(())
@@ -155,10 +197,21 @@ impl ChunkOpener {
     /// The header's integrity is verified with every chunk, since it is part
     /// of each chunk's associated data.
     pub fn new(key: &DataKey, identity: &ObjectIdentity, header: &[u8]) -> Result<ChunkOpener, CryptoError> {
+        ChunkOpener::layered(&[key], identity, header)
+    }
+
+    /// Like [`ChunkOpener::new`] for a blob of `keys.len()` layers, inner first;
+    /// the header must record that many layers.
+    pub fn layered(keys: &[&DataKey], identity: &ObjectIdentity, header: &[u8]) -> Result<ChunkOpener, CryptoError> {
         let header = Header::parse(header)?;
         Ok(ChunkOpener {
-            ctx: BlobContext::new(key, identity, header)?,
+            ctx: BlobContext::new(keys, identity, header)?,
         })
+    }
+
+    /// The blob's chunk layout, from its header.
+    pub fn layout(&self) -> Layout {
+        self.ctx.layout
     }
 
     /// Opens chunk `index` in place: `buf` holds its ciphertext and tag and
@@ -166,18 +219,19 @@ impl ChunkOpener {
     /// this is the blob's last chunk, as [`crate::chunk_count`] tells.
     /// On failure `buf`'s contents are unspecified and must be discarded.
     pub fn open(&self, index: u64, is_final: bool, buf: &mut Vec<u8>) -> Result<(), CryptoError> {
-        if !(TAG_LEN..=CHUNK_SIZE + TAG_LEN).contains(&buf.len()) {
+        let overhead = self.ctx.layout.overhead();
+        if !(overhead..=CHUNK_SIZE + overhead).contains(&buf.len()) {
             return Err(CryptoError::ChunkLength { index, len: buf.len() });
         }
-        let nonce = self.ctx.nonce(index)?;
         let aad = self.ctx.aad(index, is_final);
-        let plain_len = self
-            .ctx
-            .key
-            .open_in_place(nonce, Aad::from(aad), buf)
-            .map_err(|_| CryptoError::Authentication)?
-            .len();
-        buf.truncate(plain_len);
+        for key in self.ctx.keys.iter().rev() {
+            let nonce = self.ctx.nonce(index)?;
+            let plain_len = key
+                .open_in_place(nonce, Aad::from(aad), buf)
+                .map_err(|_| CryptoError::Authentication)?
+                .len();
+            buf.truncate(plain_len);
+        }
         Ok(())
     }
 }
@@ -191,6 +245,7 @@ impl fmt::Debug for ChunkOpener {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::TAG_LEN;
 
     const ID: ObjectIdentity<'static> = ObjectIdentity {
         bucket: "b",

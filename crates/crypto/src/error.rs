@@ -26,6 +26,9 @@ pub enum CryptoError {
     /// or the key, identity, index or final flag is not the one it was sealed with.
     #[error("chunk failed authentication")]
     Authentication,
+    /// The number of data keys given does not match the blob's layers.
+    #[error("{keys} data keys given for a blob of {layers} encryption layers")]
+    LayerCount { keys: usize, layers: usize },
     /// A chunk index beyond what the nonce construction allows.
     #[error("too many chunks: the format allows at most {} per blob", crate::MAX_CHUNKS)]
     TooManyChunks,

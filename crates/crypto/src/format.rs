@@ -23,6 +23,10 @@ pub const MAGIC: [u8; 4] = *b"SBXE";
 pub const FORMAT_VERSION: u8 = 1;
 /// Algorithm byte for AES-256-GCM. DO NOT CHANGE: on-disk format.
 pub const ALGORITHM_AES_256_GCM: u8 = 1;
+/// Algorithm byte for two independent AES-256-GCM layers (DSSE-KMS): every
+/// chunk is sealed under the inner data key, then the result under the outer
+/// one, so a chunk carries two tags. DO NOT CHANGE: on-disk format.
+pub const ALGORITHM_AES_256_GCM_DSSE: u8 = 2;
 /// Length of the per-blob random nonce prefix. DO NOT CHANGE: on-disk format.
 pub(crate) const NONCE_PREFIX_LEN: usize = 8;
 /// Header length: magic (4) + version (1) + algorithm (1) + chunk size (4) +
@@ -37,14 +41,14 @@ const CHUNK_SIZE_FIELD: u32 = 64 * 1024;
 const _: () = assert!(CHUNK_SIZE_FIELD as usize == CHUNK_SIZE);
 
 const CHUNK_SIZE_U64: u64 = CHUNK_SIZE as u64;
-const SEALED_CHUNK_LEN_U64: u64 = SEALED_CHUNK_LEN as u64;
 const HEADER_LEN_U64: u64 = HEADER_LEN as u64;
 const TAG_LEN_U64: u64 = TAG_LEN as u64;
 
-/// The decoded blob header. Only the nonce prefix varies between blobs.
+/// The decoded blob header. Only the nonce prefix and the layer count vary between blobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Header {
     pub(crate) nonce_prefix: [u8; NONCE_PREFIX_LEN],
+    pub(crate) layout: Layout,
 }
 
 impl Header {
@@ -59,7 +63,7 @@ impl Header {
             m2,
             m3,
             FORMAT_VERSION,
-            ALGORITHM_AES_256_GCM,
+            self.layout.algorithm(),
             s0,
             s1,
             s2,
@@ -87,14 +91,89 @@ impl Header {
         if version != FORMAT_VERSION {
             return Err(CryptoError::UnsupportedVersion(version));
         }
-        if algorithm != ALGORITHM_AES_256_GCM {
-            return Err(CryptoError::UnsupportedAlgorithm(algorithm));
-        }
+        let layout = match algorithm {
+            ALGORITHM_AES_256_GCM => Layout::SINGLE,
+            ALGORITHM_AES_256_GCM_DSSE => Layout::DUAL,
+            other => return Err(CryptoError::UnsupportedAlgorithm(other)),
+        };
         let chunk_size = u32::from_be_bytes([s0, s1, s2, s3]);
         if chunk_size != CHUNK_SIZE_FIELD {
             return Err(CryptoError::UnsupportedChunkSize(chunk_size));
         }
-        Ok(Header { nonce_prefix: prefix })
+        Ok(Header {
+            nonce_prefix: prefix,
+            layout,
+        })
+    }
+}
+
+/// The chunk layout of a blob: how many AES-GCM layers (and so tags) each
+/// chunk carries. The free functions of this module are [`Layout::SINGLE`]'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    layers: u8,
+}
+
+impl Layout {
+    /// One AES-256-GCM layer (SSE-S3, SSE-KMS, SSE-C).
+    pub const SINGLE: Layout = Layout { layers: 1 };
+    /// Two AES-256-GCM layers (DSSE-KMS).
+    pub const DUAL: Layout = Layout { layers: 2 };
+
+    /// Number of encryption layers (and data keys).
+    pub fn layers(self) -> usize {
+        usize::from(self.layers)
+    }
+
+    fn algorithm(self) -> u8 {
+        if self.layers == 2 {
+            ALGORITHM_AES_256_GCM_DSSE
+        } else {
+            ALGORITHM_AES_256_GCM
+        }
+    }
+
+    /// Bytes the tags add to each chunk.
+    pub fn overhead(self) -> usize {
+        TAG_LEN * self.layers()
+    }
+
+    fn overhead_u64(self) -> u64 {
+        TAG_LEN_U64 * u64::from(self.layers)
+    }
+
+    /// Total blob file length: header plus every chunk with its tags.
+    pub fn blob_len(self, plain_len: u64) -> u64 {
+        HEADER_LEN_U64
+            .saturating_add(plain_len)
+            .saturating_add(chunk_count(plain_len).saturating_mul(self.overhead_u64()))
+    }
+
+    /// Inverse of [`Layout::blob_len`], or `None` if no plaintext length yields that size.
+    pub fn plain_len_for_blob_len(self, blob_len: u64) -> Option<u64> {
+        let tags = self.overhead_u64();
+        let sealed_chunk = CHUNK_SIZE_U64 + tags;
+        let body = blob_len.checked_sub(HEADER_LEN_U64)?;
+        let full_chunks = body / sealed_chunk;
+        let last_sealed = body % sealed_chunk;
+        let full_plain = full_chunks.checked_mul(CHUNK_SIZE_U64)?;
+        match last_sealed {
+            0 if full_chunks > 0 => Some(full_plain),
+            // An empty final chunk exists only for the empty object.
+            n if n == tags && full_chunks == 0 => Some(0),
+            n if n > tags => full_plain.checked_add(n - tags),
+            _ => None,
+        }
+    }
+
+    /// Offset of chunk `index` in the blob file.
+    pub fn chunk_file_offset(self, index: u64) -> u64 {
+        HEADER_LEN_U64.saturating_add(index.saturating_mul(CHUNK_SIZE_U64 + self.overhead_u64()))
+    }
+
+    /// Stored length (plaintext plus tags) of chunk `index` in a blob of `plain_len` bytes.
+    pub fn chunk_sealed_len(self, plain_len: u64, index: u64) -> usize {
+        chunk_plain_len(plain_len, index) + self.overhead()
     }
 }
 
@@ -106,30 +185,18 @@ pub fn chunk_count(plain_len: u64) -> u64 {
 
 /// Total blob file length: header plus every chunk with its tag.
 pub fn blob_len(plain_len: u64) -> u64 {
-    HEADER_LEN_U64
-        .saturating_add(plain_len)
-        .saturating_add(chunk_count(plain_len).saturating_mul(TAG_LEN_U64))
+    Layout::SINGLE.blob_len(plain_len)
 }
 
 /// Inverse of [`blob_len`]: the plaintext length of a blob file of
 /// `blob_len` bytes, or `None` if no plaintext length yields that size.
 pub fn plain_len_for_blob_len(blob_len: u64) -> Option<u64> {
-    let body = blob_len.checked_sub(HEADER_LEN_U64)?;
-    let full_chunks = body / SEALED_CHUNK_LEN_U64;
-    let last_sealed = body % SEALED_CHUNK_LEN_U64;
-    let full_plain = full_chunks.checked_mul(CHUNK_SIZE_U64)?;
-    match last_sealed {
-        0 if full_chunks > 0 => Some(full_plain),
-        // An empty final chunk exists only for the empty object.
-        TAG_LEN_U64 if full_chunks == 0 => Some(0),
-        n if n > TAG_LEN_U64 => full_plain.checked_add(n - TAG_LEN_U64),
-        _ => None,
-    }
+    Layout::SINGLE.plain_len_for_blob_len(blob_len)
 }
 
 /// Offset of chunk `index` in the blob file.
 pub fn chunk_file_offset(index: u64) -> u64 {
-    HEADER_LEN_U64.saturating_add(index.saturating_mul(SEALED_CHUNK_LEN_U64))
+    Layout::SINGLE.chunk_file_offset(index)
 }
 
 /// Plaintext length of chunk `index` in a blob of `plain_len` bytes
@@ -144,7 +211,7 @@ pub fn chunk_plain_len(plain_len: u64, index: u64) -> usize {
 /// Stored length (plaintext plus tag) of chunk `index` in a blob of
 /// `plain_len` bytes: what to read from [`chunk_file_offset`]`(index)`.
 pub fn chunk_sealed_len(plain_len: u64, index: u64) -> usize {
-    chunk_plain_len(plain_len, index) + TAG_LEN
+    Layout::SINGLE.chunk_sealed_len(plain_len, index)
 }
 
 /// Chunk indexes covering the plaintext bytes `[start, end)`.
@@ -168,6 +235,7 @@ mod tests {
     fn header_round_trips() {
         let header = Header {
             nonce_prefix: [1, 2, 3, 4, 5, 6, 7, 8],
+            layout: Layout::SINGLE,
         };
         let bytes = header.encode();
         assert_eq!(&bytes[..4], b"SBXE");
@@ -198,5 +266,14 @@ mod tests {
         assert_eq!(plain_len_for_blob_len(18 + 16), Some(0));
         assert_eq!(plain_len_for_blob_len(18 + cs + 16 + 16), None);
         assert_eq!(plain_len_for_blob_len(17), None);
+        let dual = Layout::DUAL;
+        assert_eq!(dual.blob_len(0), 18 + 32);
+        assert_eq!(dual.blob_len(cs + 1), 18 + cs + 1 + 64);
+        assert_eq!(dual.chunk_file_offset(2), 18 + 2 * (cs + 32));
+        assert_eq!(dual.chunk_sealed_len(cs + 5, 1), 5 + 32);
+        for len in [0, 1, cs - 1, cs, cs + 1, 3 * cs + 7] {
+            assert_eq!(dual.plain_len_for_blob_len(dual.blob_len(len)), Some(len));
+        }
+        assert_eq!(dual.plain_len_for_blob_len(18 + 16), None);
     }
 }

@@ -27,8 +27,9 @@ impl DataKey {
         Ok(key)
     }
 
-    /// Wraps raw key bytes; used when unwrapping. Exactly [`KEY_LEN`] bytes.
-    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<DataKey, CryptoError> {
+    /// Wraps raw key bytes (an unwrapped key, or a KMS data key's plaintext).
+    /// Exactly [`KEY_LEN`] bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<DataKey, CryptoError> {
         let array: [u8; KEY_LEN] = bytes.try_into().map_err(|_| CryptoError::BadKeyLength(bytes.len()))?;
         Ok(DataKey(array))
     }
@@ -36,6 +37,39 @@ impl DataKey {
     pub(crate) fn bytes(&self) -> &[u8; KEY_LEN] {
         &self.0
     }
+
+    /// An ETag for an object whose ETag must not reveal the MD5 of its
+    /// plaintext (SSE-C, SSE-KMS, as S3): HMAC-SHA256 of the MD5 under a key
+    /// derived from this data key, truncated to 16 bytes. Stable for the
+    /// object, meaningless without the key.
+    pub fn opaque_etag(&self, md5: &[u8; 16]) -> [u8; 16] {
+        let prk = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, b"strongbox/v1/etag").extract(&self.0);
+        let mac_key: Result<ring::hmac::Key, _> = prk
+            .expand(&[b"strongbox/v1/etag-mac".as_slice()], ring::hmac::HMAC_SHA256)
+            .map(ring::hmac::Key::from);
+        let mut out = [0u8; 16];
+        if let Ok(key) = mac_key {
+            let tag = ring::hmac::sign(&key, md5);
+            out.iter_mut().zip(tag.as_ref()).for_each(|(o, t)| *o = *t);
+        }
+        out
+    }
+}
+
+/// A salted HMAC-SHA256 of a customer-provided (SSE-C) key: what is stored to
+/// recognise the key on later requests; the key itself is never stored.
+pub fn customer_key_fingerprint(salt: &[u8], key: &[u8]) -> [u8; 32] {
+    let tag = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, salt), key);
+    let mut out = [0u8; 32];
+    out.iter_mut().zip(tag.as_ref()).for_each(|(o, t)| *o = *t);
+    out
+}
+
+/// `n` random bytes (salts, nonces).
+pub fn random_bytes(n: usize) -> Result<Vec<u8>, CryptoError> {
+    let mut out = vec![0u8; n];
+    fill_random(&mut out)?;
+    Ok(out)
 }
 
 impl fmt::Debug for DataKey {

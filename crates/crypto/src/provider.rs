@@ -63,9 +63,17 @@ impl RootKeyProvider {
     /// Derives the wrapping key and key id; the root key itself is dropped
     /// (and zeroized) here.
     pub fn new(root: RootKey) -> Self {
+        let key_id = root_key_id(&root);
+        RootKeyProvider::with_key_id(root, key_id)
+    }
+
+    /// A provider whose wrapping key is derived, the same way, from other key
+    /// material at the top of one object's hierarchy: a customer-provided
+    /// (SSE-C) key or an S3 Bucket Key, under a fixed public id.
+    pub fn with_key_id(root: RootKey, key_id: impl Into<String>) -> Self {
         RootKeyProvider {
             wrap_key: derive_aead_key(&root, DATA_KEY_WRAP_INFO),
-            key_id: root_key_id(&root),
+            key_id: key_id.into(),
         }
     }
 }

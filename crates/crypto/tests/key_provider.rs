@@ -142,3 +142,34 @@ fn debug_output_reveals_no_key_material() -> Result<(), CryptoError> {
     assert!(printed.contains(provider.key_id()));
     Ok(())
 }
+
+#[test]
+fn opaque_etag_is_stable_per_key_and_hides_the_md5() -> Result<(), CryptoError> {
+    let (a, b) = (DataKey::generate()?, DataKey::generate()?);
+    let md5 = [7u8; 16];
+    assert_eq!(a.opaque_etag(&md5), a.opaque_etag(&md5));
+    assert_ne!(a.opaque_etag(&md5), b.opaque_etag(&md5));
+    assert_ne!(a.opaque_etag(&md5), md5);
+    Ok(())
+}
+
+#[test]
+fn customer_key_fingerprint_depends_on_salt_and_key() {
+    let f = strongbox_crypto::customer_key_fingerprint;
+    assert_eq!(f(b"salt", b"key"), f(b"salt", b"key"));
+    assert_ne!(f(b"salt", b"key"), f(b"salt2", b"key"));
+    assert_ne!(f(b"salt", b"key"), f(b"salt", b"key2"));
+}
+
+#[test]
+fn provider_with_key_id_wraps_under_its_own_material() -> Result<(), CryptoError> {
+    let customer = RootKey::generate()?;
+    let p = RootKeyProvider::with_key_id(customer.clone(), "customer");
+    let dek = DataKey::generate()?;
+    let wrapped = p.wrap(&dek, b"ctx")?;
+    assert_eq!(wrapped.key_id()?, "customer");
+    let other = RootKeyProvider::with_key_id(RootKey::generate()?, "customer");
+    assert_eq!(other.unwrap(&wrapped, b"ctx").err(), Some(CryptoError::UnwrapFailed));
+    assert!(RootKeyProvider::with_key_id(customer, "customer").unwrap(&wrapped, b"ctx").is_ok());
+    Ok(())
+}
