@@ -45,6 +45,9 @@ pub struct S3 {
     bucket: String,
     region: String,
     signer: Signer,
+    /// Server-side encryption headers sent with every PUT and every GET.
+    put_headers: http::HeaderMap,
+    get_headers: http::HeaderMap,
 }
 
 /// What a GET read: its length, and the body's MD5 (hex) when asked for.
@@ -89,7 +92,16 @@ impl S3 {
             bucket,
             region,
             signer,
+            put_headers: http::HeaderMap::new(),
+            get_headers: http::HeaderMap::new(),
         })
+    }
+
+    /// Sends `put` with every PUT and `get` with every GET (SSE headers).
+    pub fn with_headers(mut self, put: http::HeaderMap, get: http::HeaderMap) -> Self {
+        self.put_headers = put;
+        self.get_headers = get;
+        self
     }
 
     /// Creates the bucket; one that already exists and is ours is fine.
@@ -102,7 +114,15 @@ impl S3 {
                 self.region
             ))
         };
-        let resp = self.send(Method::PUT, None, body, sigv4::UNSIGNED_PAYLOAD).await?;
+        let resp = self
+            .send(
+                Method::PUT,
+                None,
+                body,
+                sigv4::UNSIGNED_PAYLOAD,
+                &http::HeaderMap::new(),
+            )
+            .await?;
         let status = resp.status();
         let text = read_error_body(resp).await;
         match status {
@@ -154,7 +174,12 @@ impl S3 {
         } else {
             sigv4::UNSIGNED_PAYLOAD
         };
-        let resp = self.send(method.clone(), Some(key), body, hash).await?;
+        let extra = match method {
+            Method::PUT => &self.put_headers,
+            Method::GET => &self.get_headers,
+            _ => &http::HeaderMap::new(),
+        };
+        let resp = self.send(method.clone(), Some(key), body, hash, extra).await?;
         if resp.status().is_success() {
             return Ok(resp);
         }
@@ -169,6 +194,7 @@ impl S3 {
         key: Option<&str>,
         body: Bytes,
         payload_hash: &str,
+        extra: &http::HeaderMap,
     ) -> anyhow::Result<Response<Incoming>> {
         let path = match key {
             Some(k) => sigv4::encode_path(&format!("/{}/{k}", self.bucket)),
@@ -183,6 +209,7 @@ impl S3 {
             .body(Full::new(body))?;
         let headers = req.headers_mut();
         headers.insert(header::HOST, HeaderValue::from_str(&self.authority)?);
+        headers.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
         self.signer.sign(
             &method,
             &path,

@@ -93,11 +93,60 @@ struct RunArgs {
     /// Check PUT ETags and GET bodies against the data's MD5.
     #[arg(long)]
     verify: bool,
+    /// Server-side encryption of the objects: none (the bucket default),
+    /// AES256, aws:kms, aws:kms:dsse or SSE-C (a random key per run; needs https).
+    #[arg(long, default_value = "none")]
+    sse: String,
+    /// KMS key for aws:kms / aws:kms:dsse (default: the AWS managed aws/s3 key).
+    #[arg(long)]
+    sse_kms_key_id: Option<String>,
+    /// Ask for S3 Bucket Keys with aws:kms.
+    #[arg(long)]
+    bucket_key: bool,
     /// Key prefix. Default: bench-<size>-<unix time>. Give the prefix of an
     /// earlier run to GET or DELETE its objects without a PUT phase.
     #[arg(long)]
     prefix: Option<String>,
 }
+
+/// The SSE request headers of `args` for a PUT (`put`) or a GET.
+fn sse_headers(args: &RunArgs, put: bool) -> anyhow::Result<http::HeaderMap> {
+    use base64::Engine as _;
+    let mut h = http::HeaderMap::new();
+    let mut set = |k: &'static str, v: &str| -> anyhow::Result<()> {
+        h.insert(k, http::HeaderValue::from_str(v)?);
+        Ok(())
+    };
+    match args.sse.as_str() {
+        "none" => {}
+        "AES256" | "aws:kms" | "aws:kms:dsse" if put => {
+            set("x-amz-server-side-encryption", &args.sse)?;
+            if let Some(k) = &args.sse_kms_key_id {
+                set("x-amz-server-side-encryption-aws-kms-key-id", k)?;
+            }
+            if args.bucket_key {
+                set("x-amz-server-side-encryption-bucket-key-enabled", "true")?;
+            }
+        }
+        "AES256" | "aws:kms" | "aws:kms:dsse" => {}
+        "SSE-C" => {
+            let key =
+                SSE_C_KEY.get_or_init(|| random_bytes(32).unwrap_or_else(|_| bytes::Bytes::from_static(&[7; 32])));
+            let b64 = base64::engine::general_purpose::STANDARD;
+            set("x-amz-server-side-encryption-customer-algorithm", "AES256")?;
+            set("x-amz-server-side-encryption-customer-key", &b64.encode(key))?;
+            set(
+                "x-amz-server-side-encryption-customer-key-md5",
+                &b64.encode(Md5::digest(key)),
+            )?;
+        }
+        other => bail!("--sse {other:?}: expected none, AES256, aws:kms, aws:kms:dsse or SSE-C"),
+    }
+    Ok(h)
+}
+
+/// The SSE-C key of this run (one for PUT and GET).
+static SSE_C_KEY: std::sync::OnceLock<bytes::Bytes> = std::sync::OnceLock::new();
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -144,9 +193,12 @@ async fn run(cli: Cli) -> anyhow::Result<u64> {
         cli.region.clone(),
         cli.bucket.clone(),
         args.concurrency,
-    )?;
+    )?
+    .with_headers(sse_headers(args, true)?, sse_headers(args, false)?);
     let data = random_bytes(args.size.0)?;
     let data_md5 = args.verify.then(|| hex::encode(Md5::digest(&data)));
+    // SSE-KMS, DSSE-KMS and SSE-C ETags are not the MD5 of the data (as on AWS).
+    let etag_is_md5 = matches!(args.sse.as_str(), "none" | "AES256");
     let prefix = args
         .prefix
         .clone()
@@ -157,6 +209,7 @@ async fn run(cli: Cli) -> anyhow::Result<u64> {
         s3,
         data,
         data_md5,
+        etag_is_md5,
         prefix,
         etags: (0..args.count).map(|_| OnceLock::new()).collect(),
         concurrency: args.concurrency,

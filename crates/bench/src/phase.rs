@@ -48,6 +48,8 @@ pub struct Workload {
     pub prefix: String,
     /// The ETag each successful PUT returned, by object index.
     pub etags: Vec<OnceLock<String>>,
+    /// Whether PUT ETags are the MD5 of the data (not under SSE-KMS or SSE-C).
+    pub etag_is_md5: bool,
     pub concurrency: usize,
     pub max_time: Duration,
     pub request_timeout: Duration,
@@ -194,7 +196,7 @@ async fn one(work: &Workload, op: Op, index: usize) -> anyhow::Result<u64> {
     match op {
         Op::Put => {
             let etag = work.s3.put(&key, work.data.clone()).await?;
-            if let Some(md5) = &work.data_md5 {
+            if let Some(md5) = work.data_md5.as_ref().filter(|_| work.etag_is_md5) {
                 anyhow::ensure!(&etag == md5, "PUT {key}: ETag {etag} is not the body's MD5 {md5}");
             }
             if let Some(slot) = work.etags.get(index) {
@@ -210,7 +212,8 @@ async fn one(work: &Workload, op: Op, index: usize) -> anyhow::Result<u64> {
                 got.bytes
             );
             if let Some(md5) = got.md5_hex {
-                let expected = work.etags.get(index).and_then(|e| e.get()).or(work.data_md5.as_ref());
+                let stored = work.etags.get(index).and_then(|e| e.get()).filter(|_| work.etag_is_md5);
+                let expected = stored.or(work.data_md5.as_ref());
                 anyhow::ensure!(
                     expected == Some(&md5),
                     "GET {key}: body MD5 {md5} does not match the PUT's ETag {expected:?}"

@@ -1,7 +1,10 @@
-//! `strongbox admin ...`: account administration on a data directory.
+//! `strongbox admin ...`: account administration and root key rotation on a
+//! data directory.
 use anyhow::{Context, bail};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use strongbox_server::RootKeySource;
 use strongbox_server::admin::Admin;
+use strongbox_server::rotate::rotate_root_key;
 use zeroize::Zeroizing;
 
 #[derive(clap::Args)]
@@ -24,6 +27,15 @@ enum AdminCommand {
     /// Accounts (each has a 12-digit id and a root user).
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Replace the root key with a new random one, re-sealing what it protects.
+    ///
+    /// Re-seals credential secrets, SSE-S3 data keys and KMS key material in
+    /// one transaction; object data is not rewritten. Stop the server first
+    /// (the command refuses while the data directory is in use). Needs the
+    /// root key in a file (not STRONGBOX_ROOT_KEY). Prints the old and new
+    /// root key ids, never the keys. An interrupted rotation is finished or
+    /// rolled back by the next `serve` or admin command.
+    RotateRootKey,
 }
 
 #[derive(clap::Subcommand)]
@@ -45,13 +57,24 @@ enum AccountCommand {
 
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
     let (data_dir, root_key) = crate::config::data_location(args.config, args.data_dir, args.root_key_file)?;
-    let admin = Admin::open(&data_dir, &root_key).context("opening the data directory")?;
     match args.command {
-        AdminCommand::Account(AccountCommand::Create {
+        AdminCommand::RotateRootKey => rotate(&data_dir, &root_key).await,
+        AdminCommand::Account(command) => {
+            let admin = Admin::open(&data_dir, &root_key)
+                .await
+                .context("opening the data directory")?;
+            account(&admin, command).await
+        }
+    }
+}
+
+async fn account(admin: &Admin, command: AccountCommand) -> anyhow::Result<()> {
+    match command {
+        AccountCommand::Create {
             name,
             access_key,
             secret_key,
-        }) => {
+        } => {
             let given = match (access_key, secret_key) {
                 (Some(ak), Some(sk)) => Some((ak, Zeroizing::new(sk))),
                 (None, None) => None,
@@ -67,11 +90,26 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             println!("Root access key id: {}", created.access_key);
             println!("Root secret access key: {}", created.secret_key.as_str());
         }
-        AdminCommand::Account(AccountCommand::List) => {
+        AccountCommand::List => {
             for a in admin.list_accounts().await.context("listing accounts")? {
                 println!("{}\t{}\t{}", a.id, a.name, a.canonical_id);
             }
         }
     }
+    Ok(())
+}
+
+async fn rotate(data_dir: &Path, root_key: &RootKeySource) -> anyhow::Result<()> {
+    let rotated = rotate_root_key(data_dir, root_key)
+        .await
+        .context("rotating the root key")?;
+    let c = rotated.counts;
+    println!("Old root key id: {}", rotated.old_key_id);
+    println!("New root key id: {}", rotated.new_key_id);
+    println!("Credential secrets re-sealed: {}", c.credentials);
+    println!("SSE-S3 object data keys re-wrapped: {}", c.objects);
+    println!("SSE-S3 multipart upload data keys re-wrapped: {}", c.uploads);
+    println!("KMS key material versions re-sealed: {}", c.kms_materials);
+    println!("Object data was not rewritten. Start the server again to use the new key.");
     Ok(())
 }

@@ -44,6 +44,9 @@ pub struct ServeArgs {
     /// Seconds to let in-flight requests finish on SIGTERM. Default: 30
     #[arg(long, env = "STRONGBOX_SHUTDOWN_TIMEOUT")]
     shutdown_timeout: Option<u64>,
+    /// KMS cryptographic requests per second and account (TOML `[kms] requests_per_second`). Default: no limit
+    #[arg(long, env = "STRONGBOX_KMS_REQUESTS_PER_SECOND")]
+    kms_requests_per_second: Option<u32>,
 }
 
 /// `strongbox.toml`: the same settings as the flags.
@@ -60,6 +63,17 @@ struct FileConfig {
     sigv2: Option<bool>,
     root_key_file: Option<PathBuf>,
     shutdown_timeout: Option<u64>,
+    kms: Option<KmsFileConfig>,
+}
+
+/// The `[kms]` table of `strongbox.toml`.
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct KmsFileConfig {
+    /// Cryptographic requests per second and account; absent: no limit.
+    requests_per_second: Option<u32>,
+    /// Size at which `audit/kms.log` is rotated. Default: 64 MiB
+    audit_log_max_bytes: Option<u64>,
 }
 
 pub fn resolve(a: ServeArgs) -> anyhow::Result<Config> {
@@ -118,6 +132,24 @@ pub fn resolve(a: ServeArgs) -> anyhow::Result<Config> {
         root_credentials,
         root_key,
         shutdown_timeout: Duration::from_secs(a.shutdown_timeout.or(file.shutdown_timeout).unwrap_or(30)),
+        kms: kms_config(a.kms_requests_per_second, file.kms.unwrap_or_default())?,
+    })
+}
+
+fn kms_config(flag: Option<u32>, file: KmsFileConfig) -> anyhow::Result<strongbox_kms::KmsConfig> {
+    let per_second = flag.or(file.requests_per_second);
+    if per_second == Some(0) {
+        bail!("kms.requests_per_second: must be at least 1 (leave it out for no limit)");
+    }
+    let audit_max_bytes = file
+        .audit_log_max_bytes
+        .unwrap_or(strongbox_kms::DEFAULT_AUDIT_MAX_BYTES);
+    if audit_max_bytes < 4096 {
+        bail!("kms.audit_log_max_bytes: must be at least 4096");
+    }
+    Ok(strongbox_kms::KmsConfig {
+        crypto_requests_per_second: per_second,
+        audit_max_bytes,
     })
 }
 

@@ -2,6 +2,7 @@
 //! `strongbox.toml` > defaults) into a checked server config and runs it.
 //! The only crate that reads environment variables or uses anyhow.
 mod admin;
+mod audit;
 mod config;
 mod policy;
 
@@ -17,11 +18,14 @@ use clap::Parser;
 enum Cli {
     /// Run the server (HTTPS on 127.0.0.1:9443 and HTTP on 127.0.0.1:9080 by default).
     Serve(Box<config::ServeArgs>),
-    /// Administer a data directory (accounts and their root credentials).
+    /// Administer a data directory (accounts and their root credentials, root key rotation).
     Admin(admin::AdminArgs),
     /// Validate policies and simulate decisions offline.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// Read the audit logs of a data directory.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -35,6 +39,7 @@ fn main() -> anyhow::Result<()> {
         .init();
     match cli {
         Cli::Policy(command) => policy::run(command),
+        Cli::Audit(command) => audit::run(command),
         Cli::Admin(args) => {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()

@@ -83,6 +83,7 @@ fn validate(file: &Path, bucket: Option<String>, identity: bool) -> anyhow::Resu
             let what = match &kind {
                 PolicyKind::Bucket { bucket } => format!("bucket policy for {bucket}"),
                 PolicyKind::Identity => "identity policy".to_owned(),
+                PolicyKind::Key => "KMS key policy".to_owned(),
             };
             let public = match kind {
                 PolicyKind::Bucket { .. } if policy.is_public() => " (public)",

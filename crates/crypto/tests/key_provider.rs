@@ -170,6 +170,10 @@ fn provider_with_key_id_wraps_under_its_own_material() -> Result<(), CryptoError
     assert_eq!(wrapped.key_id()?, "customer");
     let other = RootKeyProvider::with_key_id(RootKey::generate()?, "customer");
     assert_eq!(other.unwrap(&wrapped, b"ctx").err(), Some(CryptoError::UnwrapFailed));
-    assert!(RootKeyProvider::with_key_id(customer, "customer").unwrap(&wrapped, b"ctx").is_ok());
+    assert!(
+        RootKeyProvider::with_key_id(customer, "customer")
+            .unwrap(&wrapped, b"ctx")
+            .is_ok()
+    );
     Ok(())
 }

@@ -10,6 +10,7 @@
 mod buckets;
 pub mod checksum;
 mod error;
+mod keys;
 mod list;
 mod multipart;
 mod objects;
@@ -18,6 +19,7 @@ mod tags;
 
 pub use checksum::ChecksumAlgorithm;
 pub use error::{BoxError, EngineError, Result};
+pub use keys::{ObjectKeys, SSE_S3};
 pub use list::{ListPage, ListQuery};
 pub use multipart::{CompletePart, PartsPage, UploadsPage};
 pub use objects::PutOptions;
@@ -74,7 +76,7 @@ impl Engine {
 
 /// The context a data key is wrapped under: bucket and key, so a wrapped key
 /// copied into another object's record cannot be unwrapped there.
-fn wrap_context(bucket: &str, key: &str) -> [u8; 32] {
+pub fn wrap_context(bucket: &str, key: &str) -> [u8; 32] {
     ObjectIdentity {
         bucket,
         key,

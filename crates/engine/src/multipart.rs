@@ -1,12 +1,13 @@
 use crate::checksum::{self, ChecksumAlgorithm};
 use crate::stream::{self, Digests};
 use crate::{
-    Engine, EngineError, MAX_PARTS, MAX_PUT_SIZE, MIN_PART_SIZE, NULL_VERSION, PutOptions, Result, now_ms, random_id,
+    Engine, EngineError, MAX_PARTS, MAX_PUT_SIZE, MIN_PART_SIZE, NULL_VERSION, ObjectKeys, PutOptions, Result, now_ms,
+    random_id,
 };
 use bytes::Bytes;
 use futures::Stream;
 use md5::Digest as _;
-use strongbox_crypto::{ObjectIdentity, WrappedKey};
+use strongbox_crypto::ObjectIdentity;
 use strongbox_meta::{
     Expect, ObjectChecksum, ObjectDoc, ObjectRecord, PartRecord, RECORD_VERSION, Segment, UploadDoc, UploadRecord,
     Written,
@@ -44,9 +45,25 @@ impl Engine {
         opts: PutOptions,
         checksum_type: Option<String>,
     ) -> Result<UploadRecord> {
+        let keys = self.sse_s3_keys(bucket, key.as_str())?;
+        self.create_upload_with(bucket, key, owner, opts, checksum_type, keys)
+            .await
+    }
+
+    /// [`Engine::create_upload`] under keys the caller resolved; every part
+    /// is then encrypted with them.
+    pub async fn create_upload_with(
+        &self,
+        bucket: &str,
+        key: &ObjectKey,
+        owner: &AccountId,
+        opts: PutOptions,
+        checksum_type: Option<String>,
+        keys: ObjectKeys,
+    ) -> Result<UploadRecord> {
         opts.validate()?;
         self.bucket(bucket).await?;
-        let (_, encryption) = self.new_data_key(bucket, key.as_str())?;
+        let encryption = keys.record;
         let algorithm = opts.store_checksum;
         let checksum_type = match (algorithm, checksum_type) {
             (None, Some(_)) => {
@@ -103,7 +120,7 @@ impl Engine {
         }
     }
 
-    /// Streams one part, encrypted with the upload's data key and bound to its part number.
+    /// Streams one part of an SSE-S3 upload.
     #[expect(clippy::too_many_arguments, reason = "mirrors the UploadPart request")]
     pub async fn upload_part<S, E>(
         &self,
@@ -119,17 +136,34 @@ impl Engine {
         S: Stream<Item = std::result::Result<Bytes, E>>,
         E: Into<crate::error::BoxError>,
     {
+        let upload = self.upload(bucket, key, upload_id).await?;
+        let keys = self.open_sse_s3(&upload.doc.encryption, bucket, key)?;
+        self.upload_part_with(&upload, part_number, body, compute, keys, verify)
+            .await
+    }
+
+    /// Streams one part of `upload`, encrypted with the upload's keys (which
+    /// the caller recovered from its record) and bound to its part number.
+    pub async fn upload_part_with<S, E>(
+        &self,
+        upload: &UploadRecord,
+        part_number: i32,
+        body: S,
+        compute: &[ChecksumAlgorithm],
+        keys: ObjectKeys,
+        verify: impl FnOnce(&Digests) -> Result<()>,
+    ) -> Result<PartRecord>
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>>,
+        E: Into<crate::error::BoxError>,
+    {
+        let (bucket, key, upload_id) = (upload.bucket.as_str(), upload.key.as_str(), upload.upload_id.as_str());
         let part_number = u32::try_from(part_number)
             .ok()
             .filter(|n| (1..=MAX_PARTS).contains(n))
             .ok_or_else(|| {
                 EngineError::InvalidArgument("Part number must be an integer between 1 and 10000, inclusive".into())
             })?;
-        let upload = self.upload(bucket, key, upload_id).await?;
-        let dek = self.keys.unwrap(
-            &WrappedKey(upload.doc.encryption.wrapped_key.clone()),
-            &crate::wrap_context(bucket, key),
-        )?;
         let algorithm = upload
             .doc
             .checksum_algorithm
@@ -143,7 +177,7 @@ impl Engine {
             version: NULL_VERSION,
             part: part_number,
         };
-        let staged = stream::stage(&self.blobs, &dek, &identity, body, &compute, MAX_PUT_SIZE).await?;
+        let staged = stream::stage(&self.blobs, &keys.layers(), &identity, body, &compute, MAX_PUT_SIZE).await?;
         verify(&staged.digests)?;
         let digests = staged.digests;
         let blob_id = staged.writer.commit().await?;
@@ -152,7 +186,7 @@ impl Engine {
             part_number,
             blob_id: blob_id.clone(),
             size: digests.size,
-            etag: hex::encode(digests.md5),
+            etag: keys.etag(&digests.md5),
             checksum: algorithm.and_then(|a| digests.get(a)).map(checksum::b64),
             last_modified_ms: now_ms(),
         };

@@ -1,14 +1,13 @@
 use crate::checksum::ChecksumAlgorithm;
 use crate::stream::{self, ByteStream, Digests, Owner, SegmentPlan};
-use crate::{Engine, EngineError, MAX_PUT_SIZE, MAX_USER_METADATA, NULL_VERSION, Result, now_ms, wrap_context};
+use crate::{Engine, EngineError, MAX_PUT_SIZE, MAX_USER_METADATA, NULL_VERSION, ObjectKeys, Result, now_ms};
 use bytes::Bytes;
 use futures::Stream;
 use std::ops::Range;
 use std::sync::Arc;
-use strongbox_crypto::{DataKey, ObjectIdentity, WrappedKey};
+use strongbox_crypto::ObjectIdentity;
 use strongbox_meta::{
-    ContentHeaders, EncryptionRecord, Expect, ObjectChecksum, ObjectDoc, ObjectRecord, RECORD_VERSION, Segment, Tag,
-    Written,
+    ContentHeaders, Expect, ObjectChecksum, ObjectDoc, ObjectRecord, RECORD_VERSION, Segment, Tag, Written,
 };
 use strongbox_types::ObjectKey;
 
@@ -53,22 +52,47 @@ impl Engine {
         S: Stream<Item = std::result::Result<Bytes, E>>,
         E: Into<crate::error::BoxError>,
     {
+        let keys = self.sse_s3_keys(bucket, key.as_str())?;
+        self.put_object_with(bucket, key, body, opts, keys, verify).await
+    }
+
+    /// [`Engine::put_object`] under keys the caller resolved (any SSE mode).
+    pub async fn put_object_with<S, E>(
+        &self,
+        bucket: &str,
+        key: &ObjectKey,
+        body: S,
+        opts: PutOptions,
+        keys: ObjectKeys,
+        verify: impl FnOnce(&Digests) -> Result<()>,
+    ) -> Result<ObjectRecord>
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>>,
+        E: Into<crate::error::BoxError>,
+    {
         opts.validate()?;
         self.bucket(bucket).await?;
         // Fail fast before reading the body; the commit checks again atomically.
         self.check_expect(bucket, key.as_str(), &opts.expect).await?;
-        let (dek, encryption) = self.new_data_key(bucket, key.as_str())?;
         let identity = ObjectIdentity {
             bucket,
             key: key.as_str(),
             version: NULL_VERSION,
             part: 0,
         };
-        let staged = stream::stage(&self.blobs, &dek, &identity, body, &opts.compute, MAX_PUT_SIZE).await?;
+        let staged = stream::stage(
+            &self.blobs,
+            &keys.layers(),
+            &identity,
+            body,
+            &opts.compute,
+            MAX_PUT_SIZE,
+        )
+        .await?;
         verify(&staged.digests)?;
         let digests = staged.digests;
         let blob_id = staged.writer.commit().await?;
-        let etag = hex::encode(digests.md5);
+        let etag = keys.etag(&digests.md5);
         let checksum = opts.store_checksum.and_then(|a| {
             digests.get(a).map(|v| ObjectChecksum {
                 algorithm: a.as_str().into(),
@@ -89,7 +113,7 @@ impl Engine {
                 user_meta: opts.user_meta,
                 checksum,
                 tags: opts.tags,
-                encryption,
+                encryption: keys.record,
                 segments: vec![Segment {
                     blob_id,
                     size: digests.size,
@@ -150,10 +174,14 @@ impl Engine {
         }
     }
 
-    /// Decrypting stream of `range` of the object's plaintext.
+    /// Decrypting stream of `range` of an SSE-S3 object's plaintext.
     pub fn read(&self, object: &ObjectRecord, range: Range<u64>) -> Result<ByteStream> {
-        let wrapped = WrappedKey(object.doc.encryption.wrapped_key.clone());
-        let dek = self.keys.unwrap(&wrapped, &wrap_context(&object.bucket, &object.key))?;
+        let keys = self.open_sse_s3(&object.doc.encryption, &object.bucket, &object.key)?;
+        self.read_with(object, range, keys)
+    }
+
+    /// Decrypting stream of `range` of the object's plaintext, under its keys.
+    pub fn read_with(&self, object: &ObjectRecord, range: Range<u64>, keys: ObjectKeys) -> Result<ByteStream> {
         let mut offset = 0;
         let segments = object
             .doc
@@ -177,7 +205,7 @@ impl Engine {
         };
         Ok(stream::read_range(
             self.blobs.clone(),
-            Arc::new(dek),
+            Arc::new(keys),
             owner,
             segments,
             range,
@@ -199,13 +227,15 @@ impl Engine {
     pub async fn copy_object(
         &self,
         source: &ObjectRecord,
+        source_keys: ObjectKeys,
         bucket: &str,
         key: &ObjectKey,
         opts: PutOptions,
+        keys: ObjectKeys,
     ) -> Result<ObjectRecord> {
-        let body = self.read(source, 0..source.size)?;
+        let body = self.read_with(source, 0..source.size, source_keys)?;
         let expected_size = source.size;
-        self.put_object(bucket, key, body, opts, |d| {
+        self.put_object_with(bucket, key, body, opts, keys, |d| {
             if d.size == expected_size {
                 Ok(())
             } else {
@@ -223,17 +253,5 @@ impl Engine {
             self.bucket(bucket).await?;
             Err(EngineError::NoSuchKey)
         }
-    }
-
-    pub(crate) fn new_data_key(&self, bucket: &str, key: &str) -> Result<(DataKey, EncryptionRecord)> {
-        let dek = DataKey::generate()?;
-        let wrapped = self.keys.wrap(&dek, &wrap_context(bucket, key))?;
-        let record = EncryptionRecord {
-            scheme: "AES256".into(),
-            kek_id: self.keys.key_id().to_owned(),
-            wrapped_key: wrapped.0,
-            ..Default::default()
-        };
-        Ok((dek, record))
     }
 }

@@ -12,9 +12,12 @@ use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 use strongbox_blob::{BlobStore, BlobWriter};
 use strongbox_crypto::{
-    CHUNK_SIZE, ChunkOpener, ChunkSealer, DataKey, HEADER_LEN, ObjectIdentity, TAG_LEN, chunk_file_offset,
-    chunk_plain_len, chunks_for_range,
+    CHUNK_SIZE, ChunkOpener, ChunkSealer, DataKey, HEADER_LEN, Layout, ObjectIdentity, chunk_plain_len,
+    chunks_for_range,
 };
+
+/// Room for the tags of the most layers a chunk can have (DSSE-KMS: two).
+const MAX_OVERHEAD: usize = 2 * strongbox_crypto::TAG_LEN;
 
 /// Sealed chunks are written to disk in batches of about this many bytes.
 const WRITE_BATCH: usize = 1 << 20;
@@ -52,7 +55,7 @@ pub(crate) struct Staged {
 /// caller commits the writer; on any error the temporary file is removed.
 pub(crate) async fn stage<S, E>(
     blobs: &BlobStore,
-    key: &DataKey,
+    keys: &[&DataKey],
     identity: &ObjectIdentity<'_>,
     body: S,
     algorithms: &[ChecksumAlgorithm],
@@ -64,10 +67,10 @@ where
 {
     let mut body = std::pin::pin!(body);
     let mut writer = blobs.create().await?;
-    let (mut sealer, header) = ChunkSealer::new(key, identity)?;
-    let mut out = Vec::with_capacity(WRITE_BATCH + CHUNK_SIZE + TAG_LEN);
+    let (mut sealer, header) = ChunkSealer::layered(keys, identity)?;
+    let mut out = Vec::with_capacity(WRITE_BATCH + CHUNK_SIZE + MAX_OVERHEAD);
     out.extend_from_slice(&header);
-    let mut chunk = Vec::with_capacity(CHUNK_SIZE + TAG_LEN);
+    let mut chunk = Vec::with_capacity(CHUNK_SIZE + MAX_OVERHEAD);
     let mut md5 = md5::Md5::new();
     let mut hashers: Vec<Hasher> = algorithms.iter().map(|a| Hasher::new(*a)).collect();
     let mut size = 0u64;
@@ -134,7 +137,7 @@ pub type ByteStream = std::pin::Pin<Box<dyn Stream<Item = std::io::Result<Bytes>
 /// transfer, never wrong bytes) and is logged.
 pub(crate) fn read_range(
     blobs: BlobStore,
-    key: Arc<DataKey>,
+    keys: Arc<crate::ObjectKeys>,
     owner: Owner,
     segments: Vec<SegmentPlan>,
     range: Range<u64>,
@@ -148,7 +151,7 @@ pub(crate) fn read_range(
                 continue;
             }
             let local = (start - seg.offset)..(end - seg.offset);
-            if let Err(e) = send_segment(&blobs, &key, &owner, &seg, local, &tx).await {
+            if let Err(e) = send_segment(&blobs, &keys.layers(), &owner, &seg, local, &tx).await {
                 tracing::error!(bucket = %owner.bucket, key = %owner.key, blob = %seg.blob_id, error = %e,
                     "object read failed; aborting response");
                 let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
@@ -163,7 +166,7 @@ pub(crate) fn read_range(
 
 async fn send_segment(
     blobs: &BlobStore,
-    key: &DataKey,
+    keys: &[&DataKey],
     owner: &Owner,
     seg: &SegmentPlan,
     local: Range<u64>,
@@ -187,7 +190,7 @@ async fn send_segment(
         version: &owner.version,
         part: seg.part,
     };
-    let opener = Arc::new(ChunkOpener::new(key, &identity, &header)?);
+    let opener = Arc::new(ChunkOpener::layered(keys, &identity, &header)?);
     let chunks = chunks_for_range(seg.len, local.start, local.end);
     let mut next = chunks.start;
     while next < chunks.end {
@@ -214,12 +217,13 @@ fn open_batch(
     wanted: Range<u64>,
 ) -> Result<Bytes> {
     let last = strongbox_crypto::chunk_count(plain_len) - 1;
+    let layout: Layout = opener.layout();
     let mut out = Vec::with_capacity(((batch.end - batch.start) as usize) * CHUNK_SIZE);
-    let mut buf = Vec::with_capacity(CHUNK_SIZE + TAG_LEN);
+    let mut buf = Vec::with_capacity(CHUNK_SIZE + MAX_OVERHEAD);
     for index in batch {
         let n = chunk_plain_len(plain_len, index);
-        buf.resize(n + TAG_LEN, 0);
-        file.read_exact_at(&mut buf, chunk_file_offset(index))
+        buf.resize(layout.chunk_sealed_len(plain_len, index), 0);
+        file.read_exact_at(&mut buf, layout.chunk_file_offset(index))
             .map_err(|e| EngineError::Internal(format!("read chunk {index}: {e}")))?;
         opener.open(index, index == last, &mut buf)?;
         let chunk_start = index * CHUNK_SIZE as u64;

@@ -4,6 +4,7 @@ use crate::*;
 use strongbox_types::AccountId;
 
 mod iam;
+mod kms;
 
 fn acct(id: &str) -> AccountId {
     AccountId::parse(id).unwrap_or_else(|_| unreachable!("test ids are valid"))
@@ -54,6 +55,7 @@ pub async fn run_all(store: &dyn MetaStore) {
     objects_and_listing(store).await;
     multipart(store).await;
     iam::run(store).await;
+    kms::run(store).await;
 }
 
 async fn accounts_and_credentials(s: &dyn MetaStore) {

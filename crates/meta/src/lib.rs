@@ -1,5 +1,5 @@
 //! Metadata store: accounts, credentials, buckets, objects, multipart
-//! uploads and IAM entities (users, groups, policies), behind the [`MetaStore`] trait so the embedded SQLite adapter can
+//! uploads, IAM entities (users, groups, policies) and KMS keys and aliases, behind the [`MetaStore`] trait so the embedded SQLite adapter can
 //! be swapped for a PostgreSQL one without touching S3 semantics.
 //!
 //! This crate owns persistence of records and the atomicity of each call
@@ -10,12 +10,16 @@
 mod aws_managed;
 pub mod contract;
 mod iam;
+mod kms;
 mod records;
+mod rotate;
 mod sqlite;
 
 pub use aws_managed::{AWS_POLICY_ARN_PREFIX, AwsManagedPolicy, aws_managed_policies, aws_managed_policy};
 pub use iam::*;
+pub use kms::*;
 pub use records::*;
+pub use rotate::*;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -30,6 +34,9 @@ pub enum MetaError {
     Corrupt(String),
     #[error("metadata task failed: {0}")]
     Task(String),
+    /// A [`Resealer`] refused an item; the rewrite changed nothing.
+    #[error("re-sealing under the new root key failed: {0}")]
+    Reseal(String),
 }
 
 /// Purpose label for sealing secret access keys under the root key (the
@@ -87,9 +94,10 @@ pub enum Written<T> {
 }
 
 /// The metadata operations Strongbox needs. Every method is atomic. The IAM
-/// part is its own trait ([`IamStore`]) so each adapter keeps it in its own module.
+/// and KMS parts are their own traits ([`IamStore`], [`KmsStore`]) so each
+/// adapter keeps them in their own modules.
 #[async_trait]
-pub trait MetaStore: IamStore + Send + Sync + 'static {
+pub trait MetaStore: IamStore + KmsStore + Send + Sync + 'static {
     async fn create_account(&self, account: &Account) -> Result<bool>;
     async fn get_account(&self, id: &str) -> Result<Option<Account>>;
     async fn list_accounts(&self) -> Result<Vec<Account>>;

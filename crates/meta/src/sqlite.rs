@@ -16,6 +16,8 @@ mod iam;
 mod iam_managed;
 mod iam_policies;
 mod iam_store;
+mod kms_store;
+mod rotate;
 
 const READERS: usize = 4;
 
@@ -75,6 +77,7 @@ impl SqliteStore {
         }
         writer.execute_batch(SCHEMA)?;
         writer.execute_batch(iam::SCHEMA)?;
+        writer.execute_batch(kms_store::SCHEMA)?;
         // Added during v2's development, before its release: databases created
         // by an earlier v2 build (and migrated v1 ones) lack it.
         ensure_column(&writer, "credentials", "created_ms", "INTEGER NOT NULL DEFAULT 0")?;
@@ -302,7 +305,15 @@ fn upload_from_raw(raw: RawUpload) -> Result<UploadRecord> {
     })
 }
 
-type RawBucket = (String, String, String, i64, Option<String>, Option<String>, Option<String>);
+type RawBucket = (
+    String,
+    String,
+    String,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 const BUCKET_COLUMNS: &str = "name, owner, region, created_ms, tags, policy, encryption";
 
@@ -423,7 +434,15 @@ impl MetaStore for SqliteStore {
             tx.execute(
                 "INSERT INTO buckets(name, owner, region, created_ms, tags, policy, encryption) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![b.name, b.owner.as_str(), b.region, b.created_ms, tags, b.policy, encryption],
+                params![
+                    b.name,
+                    b.owner.as_str(),
+                    b.region,
+                    b.created_ms,
+                    tags,
+                    b.policy,
+                    encryption
+                ],
             )?;
             tx.commit()?;
             Ok(CreateBucket::Created)
@@ -504,7 +523,10 @@ impl MetaStore for SqliteStore {
         let name = name.to_owned();
         let encryption = encryption.map(to_json).transpose()?;
         self.write(move |c| {
-            Ok(c.execute("UPDATE buckets SET encryption = ?2 WHERE name = ?1", params![name, encryption])? == 1)
+            Ok(c.execute(
+                "UPDATE buckets SET encryption = ?2 WHERE name = ?1",
+                params![name, encryption],
+            )? == 1)
         })
         .await
     }

@@ -33,7 +33,7 @@ pub use ast::{
 pub use combine::{Authorization, NamedPolicy, StatementRef, Verdict, evaluate};
 pub use context::{ContextKeys, PrincipalFacts, RequestFacts};
 pub use error::{PolicyError, Position};
-pub use parse::{MAX_BUCKET_POLICY_BYTES, MAX_IDENTITY_POLICY_CHARS, PolicyKind};
+pub use parse::{MAX_BUCKET_POLICY_BYTES, MAX_IDENTITY_POLICY_CHARS, MAX_KEY_POLICY_BYTES, PolicyKind};
 pub use pattern::Template;
 
 use std::borrow::Cow;

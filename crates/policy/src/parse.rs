@@ -1,5 +1,5 @@
 //! JSON text -> [`Policy`]: strict like AWS (unknown fields are errors), and
-//! checked for the kind of policy being stored (bucket or identity).
+//! checked for the kind of policy being stored (bucket, identity or KMS key).
 
 use crate::ast::{
     ActionPattern, Condition, ConditionValue, Effect, Match, Operator, OperatorKind, Policy, PrincipalEntry,
@@ -18,10 +18,15 @@ pub enum PolicyKind {
     Bucket { bucket: String },
     /// An identity policy (user, role, boundary or session policy).
     Identity,
+    /// A KMS key policy: like a bucket policy it names principals, like an
+    /// identity policy it may name any service's actions and `"Resource": "*"`.
+    Key,
 }
 
 /// AWS's limit for bucket policies, in bytes.
 pub const MAX_BUCKET_POLICY_BYTES: usize = 20_480;
+/// AWS's limit for KMS key policies, in bytes.
+pub const MAX_KEY_POLICY_BYTES: usize = 32_768;
 /// AWS's limit for managed identity policies, in non-whitespace characters.
 pub const MAX_IDENTITY_POLICY_CHARS: usize = 6_144;
 
@@ -41,6 +46,7 @@ impl Policy {
 fn check_size(json: &str, kind: &PolicyKind) -> Result<(), PolicyError> {
     let too_big = match kind {
         PolicyKind::Bucket { .. } => json.len() > MAX_BUCKET_POLICY_BYTES,
+        PolicyKind::Key => json.len() > MAX_KEY_POLICY_BYTES,
         PolicyKind::Identity => json.chars().filter(|c| !c.is_whitespace()).count() > MAX_IDENTITY_POLICY_CHARS,
     };
     if too_big {
@@ -134,7 +140,7 @@ impl Parser<'_> {
     fn principal(&self, members: &[Member], pos: Position) -> Result<Option<Match<Principals>>, PolicyError> {
         let (name, value, negated) = match either(members, "Principal", "NotPrincipal", pos)? {
             Some(found) => found,
-            None if matches!(self.kind, PolicyKind::Bucket { .. }) => {
+            None if matches!(self.kind, PolicyKind::Bucket { .. } | PolicyKind::Key) => {
                 return Err(PolicyError::at("Missing required field Principal", pos));
             }
             None => return Ok(None),
@@ -186,7 +192,7 @@ impl Parser<'_> {
         let name_ok = !name.is_empty() && !name.contains(':');
         let kind_ok = match self.kind {
             PolicyKind::Bucket { .. } => service.eq_ignore_ascii_case("s3"),
-            PolicyKind::Identity => true,
+            PolicyKind::Identity | PolicyKind::Key => true,
         };
         service_ok && name_ok && kind_ok
     }
@@ -221,7 +227,9 @@ impl Parser<'_> {
                 .strip_prefix("arn:aws:s3:::")
                 .and_then(|rest| rest.strip_prefix(bucket.as_str()))
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with('/')),
-            PolicyKind::Identity => text == "*" || (text.starts_with("arn:") && text.split(':').count() >= 6),
+            PolicyKind::Identity | PolicyKind::Key => {
+                text == "*" || (text.starts_with("arn:") && text.split(':').count() >= 6)
+            }
         }
     }
 }

@@ -135,14 +135,21 @@ fn compare(op: &str, policy: &str, request: &str, ctx: &Ctx, variables: bool) ->
             if op == "DateLessThan" { r < p } else { r >= p }
         }
         "ArnLike" | "ArnNotLike" => {
-            let p: Vec<&str> = policy.splitn(6, ':').collect();
+            // Policy variables work with the ARN operators too; a substituted
+            // value's characters are literal.
+            let Some(subst) = substitute(policy, ctx, variables) else {
+                return Some(false);
+            };
+            let mut p: Vec<Vec<(char, bool)>> = vec![Vec::new()];
+            for (c, wild) in subst {
+                if c == ':' && !wild && p.len() < 6 {
+                    p.push(Vec::new());
+                } else if let Some(last) = p.last_mut() {
+                    last.push((c, wild));
+                }
+            }
             let r: Vec<&str> = request.splitn(6, ':').collect();
-            p.len() == 6
-                && r.len() == 6
-                && p.iter().zip(&r).all(|(p, r)| {
-                    let p: Vec<(char, bool)> = p.chars().map(|c| (c, c == '*' || c == '?')).collect();
-                    glob(&p, &r.chars().collect::<Vec<_>>())
-                })
+            p.len() == 6 && r.len() == 6 && p.iter().zip(&r).all(|(p, r)| glob(p, &r.chars().collect::<Vec<_>>()))
         }
         "IpAddress" | "NotIpAddress" => {
             let (net, bits) = ipv4(policy)?;

@@ -1,6 +1,7 @@
 //! Offline administration of a data directory (`strongbox admin ...`):
 //! accounts and their root credentials. Works beside a running server
-//! (SQLite in WAL mode allows it).
+//! (SQLite in WAL mode allows it). Root key rotation, which needs the server
+//! stopped, is [`crate::rotate`].
 use crate::ServerError;
 use crate::bootstrap::{self, RootKeySource};
 use std::path::Path;
@@ -21,8 +22,9 @@ pub struct CreatedAccount {
 }
 
 impl Admin {
-    /// Opens an existing data directory (one a server has started on).
-    pub fn open(data_dir: &Path, root_key: &RootKeySource) -> Result<Self, ServerError> {
+    /// Opens an existing data directory (one a server has started on),
+    /// first finishing or rolling back an interrupted root key rotation.
+    pub async fn open(data_dir: &Path, root_key: &RootKeySource) -> Result<Self, ServerError> {
         let db = data_dir.join("meta.db");
         if !db.exists() {
             return Err(ServerError::Config(format!(
@@ -38,8 +40,9 @@ impl Admin {
                 f.display()
             )));
         }
-        let root_key = bootstrap::load_root_key(root_key)?;
         let meta = SqliteStore::open(&db).map_err(|e| ServerError::Meta(e.to_string()))?;
+        crate::rotate::recover_unlocked(data_dir, root_key, &meta).await?;
+        let root_key = bootstrap::load_root_key(root_key)?;
         Ok(Self { meta, root_key })
     }
 

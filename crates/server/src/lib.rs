@@ -18,6 +18,7 @@ pub mod context;
 mod host;
 mod listener;
 pub mod metrics;
+pub mod rotate;
 mod s3;
 mod service;
 pub mod tls;
@@ -48,6 +49,8 @@ pub struct Config {
     pub root_credentials: Option<(String, Zeroizing<String>)>,
     pub root_key: RootKeySource,
     pub shutdown_timeout: Duration,
+    /// The built-in KMS: quota and audit log rotation.
+    pub kms: strongbox_kms::KmsConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,10 +88,13 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
     bootstrap::create_private_dir(&cfg.data_dir)?;
-    let root_key = Arc::new(bootstrap::load_root_key(&cfg.root_key)?);
+    // Held until the server stops: no second server, and no root key rotation, on this data dir.
+    let _data_dir_lock = rotate::lock_data_dir(&cfg.data_dir)?;
     let meta_path = cfg.data_dir.join("meta.db");
-    let meta: Arc<dyn MetaStore> =
-        Arc::new(SqliteStore::open(&meta_path).map_err(|e| ServerError::Meta(e.to_string()))?);
+    let store = SqliteStore::open(&meta_path).map_err(|e| ServerError::Meta(e.to_string()))?;
+    rotate::recover(&cfg.root_key, &store).await?;
+    let root_key = Arc::new(bootstrap::load_root_key(&cfg.root_key)?);
+    let meta: Arc<dyn MetaStore> = Arc::new(store);
     let given = cfg.root_credentials.clone();
     let creds = bootstrap::root_credentials(meta.as_ref(), &root_key, &cfg.data_dir, given).await?;
     let blobs = BlobStore::open(&cfg.data_dir)
@@ -99,7 +105,17 @@ pub async fn run(
         .await
         .map_err(|e| ServerError::Engine(e.to_string()))?;
 
-    let s3 = build_s3(&cfg, engine, Arc::clone(&meta), Arc::clone(&root_key))?;
+    let kms = Arc::new(
+        strongbox_kms::Kms::new(
+            Arc::clone(&meta),
+            Arc::clone(&root_key),
+            &cfg.region,
+            &cfg.data_dir,
+            cfg.kms.clone(),
+        )
+        .map_err(|e| ServerError::Config(format!("opening the KMS audit log: {e}")))?,
+    );
+    let s3 = build_s3(&cfg, engine, Arc::clone(&meta), Arc::clone(&root_key), Arc::clone(&kms))?;
     let iam = strongbox_iam::IamService {
         meta: Arc::clone(&meta),
         root_key: Arc::clone(&root_key),
@@ -108,6 +124,7 @@ pub async fn run(
     let outer = Arc::new(service::Outer {
         s3,
         iam,
+        kms: Arc::clone(&kms),
         metrics: Arc::new(metrics::Metrics::default()),
     });
 
@@ -196,6 +213,7 @@ fn build_s3(
     engine: Engine,
     meta: Arc<dyn MetaStore>,
     root_key: Arc<strongbox_crypto::RootKey>,
+    kms: Arc<strongbox_kms::Kms>,
 ) -> Result<s3s::service::S3Service, ServerError> {
     let mut s3cfg = s3s::config::S3Config::default();
     s3cfg.enable_sig_v2 = cfg.sigv2;
@@ -204,11 +222,12 @@ fn build_s3(
             .map_err(|_| ServerError::Config(format!("invalid region {:?}", cfg.region)))?,
     );
     let authz = Arc::new(authz::Authorizer::new(Arc::clone(&meta)));
-    let mut b = s3s::service::S3ServiceBuilder::new(s3::StrongboxS3 {
+    let mut b = s3s::service::S3ServiceBuilder::new(s3::StrongboxS3::new(
         engine,
-        authz: Arc::clone(&authz),
-        region: cfg.region.clone(),
-    });
+        Arc::clone(&authz),
+        cfg.region.clone(),
+        kms,
+    ));
     b.set_config(Arc::new(s3s::config::StaticConfigProvider::new(Arc::new(s3cfg))));
     // INVARIANT: auth is always set; without it s3s skips the access gate entirely.
     b.set_auth(auth::Credentials {

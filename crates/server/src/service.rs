@@ -1,8 +1,8 @@
 //! The outer HTTP service around s3s: request ids on every response, error
 //! bodies completed with Resource/RequestId/HostId, unauthenticated health
 //! and metrics endpoints, and per-request metrics. Other protocols are routed
-//! here, before s3s: IAM (SigV4 scope `iam`) now; KMS, STS, S3 Control and
-//! CORS later.
+//! here, before s3s: IAM (SigV4 scope `iam`) and KMS (`X-Amz-Target:
+//! TrentService.*`) now; STS, S3 Control and CORS later.
 use crate::context::{ConnInfo, RequestId};
 use crate::metrics::{Metrics, OpSlot};
 use bytes::Bytes;
@@ -20,9 +20,15 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 /// is at most a few KiB even URL-encoded).
 const MAX_IAM_BODY: usize = 256 * 1024;
 
+/// KMS JSON bodies larger than this are refused (the largest, a key policy,
+/// is at most 32 KiB; a plaintext at most 4 KiB, base64-encoded).
+const MAX_KMS_BODY: usize = 256 * 1024;
+
 pub struct Outer {
     pub s3: S3Service,
     pub iam: strongbox_iam::IamService,
+    /// The built-in KMS (the same instance the S3 layer uses for SSE-KMS).
+    pub kms: Arc<strongbox_kms::Kms>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -37,6 +43,17 @@ impl Outer {
             let resp = self.iam(req, &conn, &request_id).await;
             self.metrics.record(
                 "IAM",
+                resp.status().as_u16(),
+                0,
+                declared_len(resp.headers(), false),
+                start.elapsed(),
+            );
+            return with_ids(resp, &request_id);
+        }
+        if strongbox_kms::is_kms_request(req.headers()) {
+            let resp = self.kms(req, &conn, &request_id).await;
+            self.metrics.record(
+                "KMS",
                 resp.status().as_u16(),
                 0,
                 declared_len(resp.headers(), false),
@@ -68,7 +85,14 @@ impl Outer {
             *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
         }
         let resp = if resp.status().is_client_error() || resp.status().is_server_error() {
-            decorate_error(resp, &resource, &request_id).await
+            let mut resp = decorate_error(resp, &resource, &request_id).await;
+            if bytes_in > 0 {
+                // Refused before its body was read: the connection cannot carry another
+                // request, so say so rather than let the client reuse it and fail.
+                resp.headers_mut()
+                    .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
+            }
+            resp
         } else {
             resp
         };
@@ -113,6 +137,52 @@ impl Outer {
             header::CONTENT_TYPE,
             HeaderValue::from_static(strongbox_iam::CONTENT_TYPE),
         );
+        r
+    }
+
+    /// The KMS JSON 1.1 protocol: the whole (bounded) body, then the KMS
+    /// authenticates, authorizes, audits and answers with its own JSON.
+    async fn kms(&self, req: Request<Incoming>, conn: &ConnInfo, request_id: &str) -> Response<s3s::Body> {
+        let (parts, body) = req.into_parts();
+        let limited = http_body_util::Limited::new(body, MAX_KMS_BODY);
+        let out = match limited.collect().await {
+            Ok(c) => {
+                let body = c.to_bytes();
+                let context =
+                    crate::conditions::request_keys(conn, &parts.headers, SystemTime::now(), self.kms.region());
+                self.kms
+                    .handle(strongbox_kms::KmsRequest {
+                        method: &parts.method,
+                        uri: &parts.uri,
+                        headers: &parts.headers,
+                        body: &body,
+                        request_id,
+                        context,
+                    })
+                    .await
+            }
+            Err(e) => {
+                tracing::info!(request_id, error = %e, "KMS request body refused");
+                strongbox_kms::KmsResponse {
+                    status: StatusCode::PAYLOAD_TOO_LARGE,
+                    body: r#"{"__type":"ValidationException","message":"The request body is too large."}"#.into(),
+                    error_type: Some("ValidationException"),
+                }
+            }
+        };
+        let mut r = Response::new(s3s::Body::from(out.body));
+        *r.status_mut() = out.status;
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(strongbox_kms::CONTENT_TYPE),
+        );
+        if let Some(code) = out.error_type {
+            r.headers_mut()
+                .insert("x-amzn-errortype", HeaderValue::from_static(code));
+        }
+        if let Ok(v) = HeaderValue::from_str(request_id) {
+            r.headers_mut().insert("x-amzn-requestid", v);
+        }
         r
     }
 

@@ -373,33 +373,6 @@ pub(crate) fn precondition_error(e: EngineError, o: &ObjectRecord) -> S3Error {
     err
 }
 
-pub(crate) fn sse_s3() -> Option<dto::ServerSideEncryption> {
-    Some(dto::ServerSideEncryption::from_static(
-        dto::ServerSideEncryption::AES256,
-    ))
-}
-
-/// SSE-S3 is what every object gets; other modes arrive with the KMS work.
-pub(crate) fn check_sse(
-    sse: Option<&dto::ServerSideEncryption>,
-    sse_c: Option<&dto::SSECustomerAlgorithm>,
-) -> S3Result<()> {
-    if sse_c.is_some() {
-        return Err(s3_error!(
-            NotImplemented,
-            "Server-side encryption with customer-provided keys is not implemented yet."
-        ));
-    }
-    match sse.map(dto::ServerSideEncryption::as_str) {
-        None | Some("AES256") => Ok(()),
-        Some("aws:kms" | "aws:kms:dsse") => Err(s3_error!(NotImplemented, "SSE-KMS is not implemented yet.")),
-        Some(_) => Err(s3_error!(
-            InvalidArgument,
-            "The encryption method specified is not supported"
-        )),
-    }
-}
-
 pub(crate) fn engine<T>(r: Result<T, EngineError>) -> S3Result<T> {
     r.map_err(s3_err)
 }

@@ -1,12 +1,15 @@
 //! The `s3s::S3` implementation: translates s3s' typed DTOs to engine calls
 //! and engine outcomes back to S3 responses and errors.
+mod bucket_keys;
 mod buckets;
 mod convert;
 mod copy;
+mod encryption;
 mod list;
 mod multipart;
 mod objects;
 mod policy;
+pub(crate) mod sse;
 
 use crate::context::RequestContext;
 use s3s::dto::*;
@@ -20,6 +23,26 @@ pub struct StrongboxS3 {
     pub engine: Engine,
     pub authz: std::sync::Arc<crate::authz::Authorizer>,
     pub region: String,
+    /// The built-in KMS that SSE-KMS and DSSE-KMS keys come from.
+    pub kms: std::sync::Arc<strongbox_kms::Kms>,
+    bucket_keys: bucket_keys::BucketKeys,
+}
+
+impl StrongboxS3 {
+    pub fn new(
+        engine: Engine,
+        authz: std::sync::Arc<crate::authz::Authorizer>,
+        region: String,
+        kms: std::sync::Arc<strongbox_kms::Kms>,
+    ) -> Self {
+        Self {
+            engine,
+            authz,
+            region,
+            kms,
+            bucket_keys: bucket_keys::BucketKeys::default(),
+        }
+    }
 }
 
 /// Maps engine outcomes to S3 errors, one place for every operation.
@@ -232,6 +255,27 @@ impl S3 for StrongboxS3 {
     ) -> S3Result<S3Response<GetBucketPolicyStatusOutput>> {
         context(&req)?;
         self.do_get_bucket_policy_status(req).await
+    }
+    async fn put_bucket_encryption(
+        &self,
+        req: S3Request<PutBucketEncryptionInput>,
+    ) -> S3Result<S3Response<PutBucketEncryptionOutput>> {
+        context(&req)?;
+        self.do_put_bucket_encryption(req).await
+    }
+    async fn get_bucket_encryption(
+        &self,
+        req: S3Request<GetBucketEncryptionInput>,
+    ) -> S3Result<S3Response<GetBucketEncryptionOutput>> {
+        context(&req)?;
+        self.do_get_bucket_encryption(req).await
+    }
+    async fn delete_bucket_encryption(
+        &self,
+        req: S3Request<DeleteBucketEncryptionInput>,
+    ) -> S3Result<S3Response<DeleteBucketEncryptionOutput>> {
+        context(&req)?;
+        self.do_delete_bucket_encryption(req).await
     }
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
         context(&req)?;

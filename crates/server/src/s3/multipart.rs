@@ -1,4 +1,5 @@
 use super::convert::*;
+use super::sse::{SseOut, customer_key, requested_sse, set_sse};
 use super::{StrongboxS3, caller_account, context, s3_err};
 use bytes::Bytes;
 use s3s::dto::*;
@@ -50,9 +51,10 @@ impl StrongboxS3 {
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
         let account = caller_account(&req)?;
+        let ctx = context(&req)?.clone();
         let mut i = req.input;
         let key = object_key(&i.key)?;
-        check_sse(i.server_side_encryption.as_ref(), i.sse_customer_algorithm.as_ref())?;
+        let requested = requested_sse!(&ctx, i)?;
         let algorithm = checksum_algorithm(i.checksum_algorithm.as_ref())?;
         let opts = PutOptions {
             content: ContentHeaders {
@@ -70,26 +72,32 @@ impl StrongboxS3 {
             expect: strongbox_engine::Expect::Any,
         };
         let checksum_type = i.checksum_type.as_ref().map(|t| t.as_str().to_owned());
+        let bucket = engine(self.engine.bucket(&i.bucket).await)?;
+        let keys = self.new_object_keys(&ctx, &bucket, key.as_str(), requested).await?;
         let u = engine(
             self.engine
-                .create_upload(&i.bucket, &key, &account, opts, checksum_type)
+                .create_upload_with(&i.bucket, &key, &account, opts, checksum_type, keys)
                 .await,
         )?;
-        Ok(S3Response::new(CreateMultipartUploadOutput {
+        let sse = SseOut::of(&u.doc.encryption);
+        let mut out = CreateMultipartUploadOutput {
             bucket: Some(i.bucket),
             key: Some(i.key),
             upload_id: Some(u.upload_id),
-            server_side_encryption: sse_s3(),
             checksum_algorithm: u.doc.checksum_algorithm.map(ChecksumAlgorithm_::from),
             checksum_type: u.doc.checksum_type.map(ChecksumType::from),
+            ssekms_encryption_context: sse.context.clone(),
             ..Default::default()
-        }))
+        };
+        set_sse!(out, sse);
+        Ok(S3Response::new(out))
     }
 
     pub(super) async fn do_upload_part(
         &self,
         req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
+        let ctx = context(&req)?.clone();
         let mut i = req.input;
         if i.content_length.is_none() && !req.headers.contains_key("x-amz-decoded-content-length") {
             return Err(s3_error!(
@@ -110,28 +118,24 @@ impl StrongboxS3 {
             i.content_md5.as_ref(),
             req.trailing_headers.clone(),
         )?;
+        let customer = customer_key!(&ctx, i)?;
+        let upload = engine(self.engine.upload(&i.bucket, &i.key, &i.upload_id).await)?;
+        let keys = self
+            .open_object_keys(&ctx, &upload.doc.encryption, &i.bucket, &i.key, customer.as_ref())
+            .await?;
         let body = i.body.take().unwrap_or_else(|| StreamingBlob::from(Bytes::new()));
         let part = engine(
             self.engine
-                .upload_part(
-                    &i.bucket,
-                    &i.key,
-                    &i.upload_id,
-                    i.part_number,
-                    body,
-                    &plan.compute(),
-                    |d| plan.verify(d),
-                )
+                .upload_part_with(&upload, i.part_number, body, &plan.compute(), keys, |d| plan.verify(d))
                 .await,
         )?;
         let mut out = UploadPartOutput {
             e_tag: Some(etag(&part.etag)),
-            server_side_encryption: sse_s3(),
             ..Default::default()
         };
-        let upload = engine(self.engine.upload(&i.bucket, &i.key, &i.upload_id).await);
-        if let (Ok(u), Some(v)) = (upload, &part.checksum)
-            && let Some(a) = &u.doc.checksum_algorithm
+        set_sse!(out, SseOut::of(&upload.doc.encryption));
+        if let Some(v) = &part.checksum
+            && let Some(a) = &upload.doc.checksum_algorithm
         {
             set_checksums!(out, ChecksumOut::of(a, v, None));
         }
@@ -150,13 +154,28 @@ impl StrongboxS3 {
             if_modified_since: i.copy_source_if_modified_since.as_ref(),
             if_unmodified_since: i.copy_source_if_unmodified_since.as_ref(),
         };
+        let source_customer = customer_key!(&ctx, i, copy_source)?;
+        let customer = customer_key!(&ctx, i)?;
         let src = self.copy_source(&ctx, &i.copy_source, &pre).await?;
         let range = copy_range(i.copy_source_range.as_deref(), src.size)?;
         let expected = range.end - range.start;
-        let body = engine(self.engine.read(&src, range))?;
+        let upload = engine(self.engine.upload(&i.bucket, &i.key, &i.upload_id).await)?;
+        let source_keys = self
+            .open_object_keys(
+                &ctx,
+                &src.doc.encryption,
+                &src.bucket,
+                &src.key,
+                source_customer.as_ref(),
+            )
+            .await?;
+        let keys = self
+            .open_object_keys(&ctx, &upload.doc.encryption, &i.bucket, &i.key, customer.as_ref())
+            .await?;
+        let body = engine(self.engine.read_with(&src, range, source_keys))?;
         let part = engine(
             self.engine
-                .upload_part(&i.bucket, &i.key, &i.upload_id, i.part_number, body, &[], |d| {
+                .upload_part_with(&upload, i.part_number, body, &[], keys, |d| {
                     if d.size == expected {
                         Ok(())
                     } else {
@@ -165,15 +184,16 @@ impl StrongboxS3 {
                 })
                 .await,
         )?;
-        Ok(S3Response::new(UploadPartCopyOutput {
+        let mut out = UploadPartCopyOutput {
             copy_part_result: Some(CopyPartResult {
                 e_tag: Some(etag(&part.etag)),
                 last_modified: Some(timestamp(part.last_modified_ms)),
                 ..Default::default()
             }),
-            server_side_encryption: sse_s3(),
             ..Default::default()
-        }))
+        };
+        set_sse!(out, SseOut::of(&upload.doc.encryption));
+        Ok(S3Response::new(out))
     }
 
     pub(super) async fn do_complete_multipart_upload(
@@ -212,12 +232,15 @@ impl StrongboxS3 {
                 .complete_upload(&i.bucket, &i.key, &i.upload_id, &requested, &expect)
                 .await,
         )?;
+        let sse = SseOut::of(&rec.doc.encryption);
         let mut out = CompleteMultipartUploadOutput {
             bucket: Some(i.bucket.clone()),
             key: Some(i.key.clone()),
             e_tag: Some(etag(&rec.etag)),
             location: Some(format!("/{}/{}", i.bucket, i.key)),
-            server_side_encryption: sse_s3(),
+            server_side_encryption: sse.sse,
+            ssekms_key_id: sse.kms_key_id,
+            bucket_key_enabled: sse.bucket_key,
             ..Default::default()
         };
         let c = ChecksumOut::of_object(&rec);

@@ -1,4 +1,5 @@
 use super::convert::*;
+use super::sse::{SseOut, customer_key, requested_sse, set_sse};
 use super::{StrongboxS3, context, s3_err};
 use bytes::Bytes;
 use s3s::dto::*;
@@ -34,7 +35,7 @@ macro_rules! object_headers {
         $out.content_language = c.content_language.clone();
         $out.cache_control = c.cache_control.clone();
         $out.expires = c.expires.clone();
-        $out.server_side_encryption = sse_s3();
+        set_sse!($out, SseOut::of(&o.doc.encryption));
         $out.accept_ranges = Some("bytes".into());
         $out.tag_count = (!o.doc.tags.is_empty()).then(|| i32::try_from(o.doc.tags.len()).unwrap_or(i32::MAX));
     }};
@@ -97,12 +98,10 @@ impl StrongboxS3 {
     }
 
     pub(super) async fn do_put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+        let ctx = context(&req)?.clone();
         let mut input = req.input;
         let key = object_key(&input.key)?;
-        check_sse(
-            input.server_side_encryption.as_ref(),
-            input.sse_customer_algorithm.as_ref(),
-        )?;
+        let requested = requested_sse!(&ctx, input)?;
         if input.content_length.is_none() && !req.headers.contains_key("x-amz-decoded-content-length") {
             return Err(s3_error!(
                 MissingContentLength,
@@ -137,18 +136,22 @@ impl StrongboxS3 {
             store_checksum: Some(plan.stored()),
             expect: write_expect(input.if_match.as_ref(), input.if_none_match.as_ref())?,
         };
+        let bucket = engine(self.engine.bucket(&input.bucket).await)?;
+        let keys = self.new_object_keys(&ctx, &bucket, key.as_str(), requested).await?;
         let body = input.body.take().unwrap_or_else(|| StreamingBlob::from(Bytes::new()));
         let rec = engine(
             self.engine
-                .put_object(&input.bucket, &key, body, opts, |d| plan.verify(d))
+                .put_object_with(&input.bucket, &key, body, opts, keys, |d| plan.verify(d))
                 .await,
         )?;
         let mut out = PutObjectOutput {
             e_tag: Some(etag(&rec.etag)),
-            server_side_encryption: sse_s3(),
             size: i64::try_from(rec.size).ok(),
             ..Default::default()
         };
+        let sse = SseOut::of(&rec.doc.encryption);
+        out.ssekms_encryption_context = sse.context.clone();
+        set_sse!(out, sse);
         let c = ChecksumOut::of_object(&rec);
         out.checksum_type = c.kind.clone();
         set_checksums!(out, c);
@@ -156,8 +159,9 @@ impl StrongboxS3 {
     }
 
     pub(super) async fn do_get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+        let ctx = context(&req)?;
         let i = &req.input;
-        check_sse(None, i.sse_customer_algorithm.as_ref())?;
+        let customer = customer_key!(ctx, i)?;
         let pre = Preconditions {
             if_match: i.if_match.as_ref(),
             if_none_match: i.if_none_match.as_ref(),
@@ -168,7 +172,10 @@ impl StrongboxS3 {
         let (range, content_range, parts_count) = plan_read(&o, i.range.as_ref(), i.part_number)?;
         let len = range.end - range.start;
         let whole = content_range.is_none();
-        let body = engine(self.engine.read(&o, range))?;
+        let keys = self
+            .open_object_keys(ctx, &o.doc.encryption, &o.bucket, &o.key, customer.as_ref())
+            .await?;
+        let body = engine(self.engine.read_with(&o, range, keys))?;
         let mut out = GetObjectOutput {
             body: Some(StreamingBlob::wrap(body)),
             content_length: i64::try_from(len).ok(),
@@ -204,8 +211,9 @@ impl StrongboxS3 {
         &self,
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
+        let ctx = context(&req)?;
         let i = &req.input;
-        check_sse(None, i.sse_customer_algorithm.as_ref())?;
+        let customer = customer_key!(ctx, i)?;
         let pre = Preconditions {
             if_match: i.if_match.as_ref(),
             if_none_match: i.if_none_match.as_ref(),
@@ -213,6 +221,8 @@ impl StrongboxS3 {
             if_unmodified_since: i.if_unmodified_since.as_ref(),
         };
         let o = self.readable(&i.bucket, &i.key, &pre).await?;
+        // HEAD needs no data key, but an SSE-C object is described only to the holder of its key.
+        super::sse::check_customer_key(&o.doc.encryption, customer.as_ref())?;
         let (range, content_range, parts_count) = plan_read(&o, i.range.as_ref(), i.part_number)?;
         let whole = content_range.is_none();
         let mut out = HeadObjectOutput {
@@ -296,7 +306,8 @@ impl StrongboxS3 {
         let ctx = context(&req)?.clone();
         let mut i = req.input;
         let key = object_key(&i.key)?;
-        check_sse(i.server_side_encryption.as_ref(), i.sse_customer_algorithm.as_ref())?;
+        let source_customer = customer_key!(&ctx, i, copy_source)?;
+        let requested = requested_sse!(&ctx, i)?;
         let pre = Preconditions {
             if_match: i.copy_source_if_match.as_ref(),
             if_none_match: i.copy_source_if_none_match.as_ref(),
@@ -316,7 +327,7 @@ impl StrongboxS3 {
         };
         let changes_something = replace_meta
             || i.storage_class.is_some()
-            || i.server_side_encryption.is_some()
+            || !matches!(requested, super::sse::Requested::Default { bucket_key: None })
             || i.website_redirect_location.is_some();
         if src.bucket == i.bucket && src.key == key.as_str() && !changes_something {
             return Err(s3_error!(
@@ -358,7 +369,22 @@ impl StrongboxS3 {
             store_checksum: Some(algorithm),
             expect: write_expect(i.if_match.as_ref(), i.if_none_match.as_ref())?,
         };
-        let rec = engine(self.engine.copy_object(&src, &i.bucket, &key, opts).await)?;
+        let source_keys = self
+            .open_object_keys(
+                &ctx,
+                &src.doc.encryption,
+                &src.bucket,
+                &src.key,
+                source_customer.as_ref(),
+            )
+            .await?;
+        let bucket = engine(self.engine.bucket(&i.bucket).await)?;
+        let keys = self.new_object_keys(&ctx, &bucket, key.as_str(), requested).await?;
+        let rec = engine(
+            self.engine
+                .copy_object(&src, source_keys, &i.bucket, &key, opts, keys)
+                .await,
+        )?;
         let mut result = CopyObjectResult {
             e_tag: Some(etag(&rec.etag)),
             last_modified: Some(timestamp(rec.last_modified_ms)),
@@ -367,11 +393,14 @@ impl StrongboxS3 {
         let c = ChecksumOut::of_object(&rec);
         result.checksum_type = c.kind.clone();
         set_checksums!(result, c);
-        Ok(S3Response::new(CopyObjectOutput {
+        let mut out = CopyObjectOutput {
             copy_object_result: Some(result),
-            server_side_encryption: sse_s3(),
             ..Default::default()
-        }))
+        };
+        let sse = SseOut::of(&rec.doc.encryption);
+        out.ssekms_encryption_context = sse.context.clone();
+        set_sse!(out, sse);
+        Ok(S3Response::new(out))
     }
 
     pub(super) async fn do_put_object_tagging(
