@@ -162,6 +162,15 @@ async fn encrypt(
     Ok(json!({"CiphertextBlob": b64(&blob), "KeyId": key.arn, "EncryptionAlgorithm": SYMMETRIC_DEFAULT}))
 }
 
+/// The required `CiphertextBlob` parameter, within AWS's size limit.
+fn ciphertext_blob(input: &Input) -> Result<zeroize::Zeroizing<Vec<u8>>, KmsError> {
+    let blob = input
+        .blob("CiphertextBlob")?
+        .ok_or_else(|| KmsError::missing("ciphertextBlob"))?;
+    check_len("CiphertextBlob", blob.len(), MAX_CIPHERTEXT)?;
+    Ok(blob)
+}
+
 async fn decrypt(
     kms: &Kms,
     caller: &KmsCaller,
@@ -169,10 +178,7 @@ async fn decrypt(
     input: &Input,
     trail: &mut Trail,
 ) -> Result<Value, KmsError> {
-    let blob = input
-        .blob("CiphertextBlob")?
-        .ok_or_else(|| KmsError::missing("ciphertextBlob"))?;
-    check_len("CiphertextBlob", blob.len(), MAX_CIPHERTEXT)?;
+    let blob = ciphertext_blob(input)?;
     let context = input.context("EncryptionContext")?;
     trail.param("encryptionContext", context_json(&context));
     algorithm(input, "EncryptionAlgorithm", trail)?;
@@ -190,10 +196,7 @@ async fn re_encrypt(
     input: &Input,
     trail: &mut Trail,
 ) -> Result<Value, KmsError> {
-    let blob = input
-        .blob("CiphertextBlob")?
-        .ok_or_else(|| KmsError::missing("ciphertextBlob"))?;
-    check_len("CiphertextBlob", blob.len(), MAX_CIPHERTEXT)?;
+    let blob = ciphertext_blob(input)?;
     let destination = input.required_str("DestinationKeyId")?;
     trail.param("destinationKeyId", destination);
     let source_context = input.context("SourceEncryptionContext")?;

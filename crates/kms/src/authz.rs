@@ -147,7 +147,7 @@ pub(crate) fn authorize_key(
         }
         other => other,
     };
-    tracing::info!(principal = %arn, action, resource = %key.arn, verdict = ?verdict, "kms authorization");
+    tracing::debug!(principal = %arn, action, resource = %key.arn, verdict = ?verdict, "kms authorization");
     match verdict {
         Verdict::Allow { .. } => Ok(()),
         Verdict::ExplicitDeny { by } => {
@@ -201,7 +201,7 @@ pub(crate) fn authorize_account(
         permissions_boundary: None,
         session_policies: &[],
     });
-    tracing::info!(principal = %arn, action, resource, verdict = ?verdict, "kms authorization");
+    tracing::debug!(principal = %arn, action, resource, verdict = ?verdict, "kms authorization");
     match verdict {
         Verdict::Allow { .. } => Ok(()),
         Verdict::ExplicitDeny { .. } => Err(denied(

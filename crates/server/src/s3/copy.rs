@@ -10,13 +10,15 @@ impl StrongboxS3 {
     /// Resolves the source of CopyObject / UploadPartCopy. The gate authorized
     /// only the destination, so reading the source is authorized here, before
     /// its existence is revealed; then its `x-amz-copy-source-if-*` must hold
-    /// (a failed one is 412 here, never 304).
+    /// (a failed one is 412 here, never 304). Its data keys are recovered
+    /// with the request's copy-source SSE-C key, if it is an SSE-C object.
     pub(super) async fn copy_source(
         &self,
         ctx: &RequestContext,
         source: &CopySource,
         pre: &Preconditions<'_>,
-    ) -> S3Result<ObjectRecord> {
+        customer: Option<&super::sse::CustomerKey>,
+    ) -> S3Result<(ObjectRecord, strongbox_engine::ObjectKeys)> {
         let CopySource::Bucket {
             bucket,
             key,
@@ -36,6 +38,9 @@ impl StrongboxS3 {
         self.authorize_object(ctx, &record, policy.as_deref(), "s3:GetObject", key)?;
         let src = engine(self.engine.object(bucket, key).await)?;
         engine(pre.check(&src, EngineError::PreconditionFailed))?;
-        Ok(src)
+        let keys = self
+            .open_object_keys(ctx, &src.doc.encryption, &src.bucket, &src.key, customer)
+            .await?;
+        Ok((src, keys))
     }
 }

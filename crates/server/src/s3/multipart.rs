@@ -156,19 +156,12 @@ impl StrongboxS3 {
         };
         let source_customer = customer_key!(&ctx, i, copy_source)?;
         let customer = customer_key!(&ctx, i)?;
-        let src = self.copy_source(&ctx, &i.copy_source, &pre).await?;
+        let (src, source_keys) = self
+            .copy_source(&ctx, &i.copy_source, &pre, source_customer.as_ref())
+            .await?;
         let range = copy_range(i.copy_source_range.as_deref(), src.size)?;
         let expected = range.end - range.start;
         let upload = engine(self.engine.upload(&i.bucket, &i.key, &i.upload_id).await)?;
-        let source_keys = self
-            .open_object_keys(
-                &ctx,
-                &src.doc.encryption,
-                &src.bucket,
-                &src.key,
-                source_customer.as_ref(),
-            )
-            .await?;
         let keys = self
             .open_object_keys(&ctx, &upload.doc.encryption, &i.bucket, &i.key, customer.as_ref())
             .await?;

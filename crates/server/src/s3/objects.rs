@@ -314,7 +314,9 @@ impl StrongboxS3 {
             if_modified_since: i.copy_source_if_modified_since.as_ref(),
             if_unmodified_since: i.copy_source_if_unmodified_since.as_ref(),
         };
-        let src = self.copy_source(&ctx, &i.copy_source, &pre).await?;
+        let (src, source_keys) = self
+            .copy_source(&ctx, &i.copy_source, &pre, source_customer.as_ref())
+            .await?;
         let replace_meta = match i.metadata_directive.as_ref().map(MetadataDirective::as_str) {
             None | Some("COPY") => false,
             Some("REPLACE") => true,
@@ -369,15 +371,6 @@ impl StrongboxS3 {
             store_checksum: Some(algorithm),
             expect: write_expect(i.if_match.as_ref(), i.if_none_match.as_ref())?,
         };
-        let source_keys = self
-            .open_object_keys(
-                &ctx,
-                &src.doc.encryption,
-                &src.bucket,
-                &src.key,
-                source_customer.as_ref(),
-            )
-            .await?;
         let bucket = engine(self.engine.bucket(&i.bucket).await)?;
         let keys = self.new_object_keys(&ctx, &bucket, key.as_str(), requested).await?;
         let rec = engine(
