@@ -59,6 +59,10 @@ export STRONGBOX_BIN="$ROOT/target/debug/strongbox"
 # shellcheck disable=SC2086
 "$VENV/bin/python" -m pytest -q tests/e2e ${PYTEST_ARGS:-} || status=1
 
+section "benchmark smoke (scripts/bench-smoke.sh: gross regressions only)"
+STRONGBOX_BIN="$ROOT/target/debug/strongbox" STRONGBOX_BENCH_BIN="$ROOT/target/debug/strongbox-bench" \
+    ./scripts/bench-smoke.sh || status=1
+
 if [ "$status" -ne 0 ]; then
     echo "run-tests.sh: FAILED (see above)" >&2
 fi

@@ -1,8 +1,9 @@
 //! The S3 side of the generator: a keep-alive HTTP/1.1 connection pool
-//! (hyper-util's legacy client) over plain TCP or rustls, and the four
-//! path-style requests the phases need (create bucket, PUT, GET, DELETE),
-//! each signed with SigV4. A response that is not 2xx is an error carrying
-//! the status and the start of the S3 error body.
+//! (hyper-util's legacy client) over plain TCP or rustls, the path-style
+//! object requests (create bucket, PUT, GET, DELETE) and [`S3::call`], the
+//! signed request the multipart and listing modules build on. A response
+//! that is not 2xx is an error carrying the status and the start of the S3
+//! error body.
 use crate::sigv4::{self, Signer};
 use anyhow::{Context, anyhow, bail};
 use bytes::Bytes;
@@ -45,7 +46,8 @@ pub struct S3 {
     bucket: String,
     region: String,
     signer: Signer,
-    /// Server-side encryption headers sent with every PUT and every GET.
+    /// Server-side encryption headers sent with every PUT (and
+    /// CreateMultipartUpload) and every GET (and UploadPart).
     put_headers: http::HeaderMap,
     get_headers: http::HeaderMap,
 }
@@ -118,6 +120,7 @@ impl S3 {
             .send(
                 Method::PUT,
                 None,
+                "",
                 body,
                 sigv4::UNSIGNED_PAYLOAD,
                 &http::HeaderMap::new(),
@@ -134,7 +137,7 @@ impl S3 {
 
     /// PUTs `body` and returns the ETag without its quotes.
     pub async fn put(&self, key: &str, body: Bytes) -> anyhow::Result<String> {
-        let resp = self.expect_success(Method::PUT, key, body).await?;
+        let resp = self.call(Method::PUT, Some(key), &[], body, &self.put_headers).await?;
         let etag = resp.headers().get(header::ETAG).context("PUT response has no ETag")?;
         let etag = etag.to_str().context("ETag is not ASCII")?.trim_matches('"').to_owned();
         // Drain the (empty) body so the connection goes back to the pool.
@@ -144,7 +147,10 @@ impl S3 {
 
     /// GETs `key`, reading and discarding the body; hashes it when `md5` is set.
     pub async fn get(&self, key: &str, md5: bool) -> anyhow::Result<GetResult> {
-        let mut body = self.expect_success(Method::GET, key, Bytes::new()).await?.into_body();
+        let mut body = self
+            .call(Method::GET, Some(key), &[], Bytes::new(), &self.get_headers)
+            .await?
+            .into_body();
         let mut hasher = md5.then(Md5::new);
         let mut bytes = 0u64;
         while let Some(frame) = body.frame().await {
@@ -163,35 +169,64 @@ impl S3 {
     }
 
     pub async fn delete(&self, key: &str) -> anyhow::Result<()> {
-        let resp = self.expect_success(Method::DELETE, key, Bytes::new()).await?;
+        let resp = self
+            .call(Method::DELETE, Some(key), &[], Bytes::new(), &http::HeaderMap::new())
+            .await?;
         resp.into_body().collect().await.context("reading DELETE response")?;
         Ok(())
     }
 
-    async fn expect_success(&self, method: Method, key: &str, body: Bytes) -> anyhow::Result<Response<Incoming>> {
+    /// The headers that create an object (SSE request headers): sent with a
+    /// PUT and a CreateMultipartUpload.
+    pub fn create_headers(&self) -> &http::HeaderMap {
+        &self.put_headers
+    }
+
+    /// The headers that read an object or write one of its parts: the SSE-C
+    /// key, if any (sent with a GET and with every UploadPart).
+    pub fn customer_headers(&self) -> &http::HeaderMap {
+        &self.get_headers
+    }
+
+    /// Sends one signed request to the bucket (`key` None) or an object,
+    /// with `query` parameters and `extra` headers; a response that is not
+    /// 2xx becomes an error naming the request, its status and error body.
+    pub async fn call(
+        &self,
+        method: Method,
+        key: Option<&str>,
+        query: &[(&str, &str)],
+        body: Bytes,
+        extra: &http::HeaderMap,
+    ) -> anyhow::Result<Response<Incoming>> {
         let hash = if body.is_empty() {
             sigv4::EMPTY_SHA256
         } else {
             sigv4::UNSIGNED_PAYLOAD
         };
-        let extra = match method {
-            Method::PUT => &self.put_headers,
-            Method::GET => &self.get_headers,
-            _ => &http::HeaderMap::new(),
-        };
-        let resp = self.send(method.clone(), Some(key), body, hash, extra).await?;
+        let query = sigv4::canonical_query(query);
+        let resp = self.send(method.clone(), key, &query, body, hash, extra).await?;
         if resp.status().is_success() {
             return Ok(resp);
         }
         let status = resp.status();
         let text = read_error_body(resp).await;
-        Err(anyhow!("{method} /{}/{key}: {status}: {text}", self.bucket))
+        let target = key.map_or_else(|| format!("/{}", self.bucket), |k| format!("/{}/{k}", self.bucket));
+        let query = if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{query}")
+        };
+        Err(anyhow!("{method} {target}{query}: {status}: {text}"))
     }
 
+    /// `query` must be canonical (see [`sigv4::canonical_query`]): it is
+    /// both sent and signed as it is.
     async fn send(
         &self,
         method: Method,
         key: Option<&str>,
+        query: &str,
         body: Bytes,
         payload_hash: &str,
         extra: &http::HeaderMap,
@@ -200,7 +235,12 @@ impl S3 {
             Some(k) => sigv4::encode_path(&format!("/{}/{k}", self.bucket)),
             None => sigv4::encode_path(&format!("/{}", self.bucket)),
         };
-        let uri: Uri = format!("{}://{}{path}", self.scheme, self.authority)
+        let target = if query.is_empty() {
+            path.clone()
+        } else {
+            format!("{path}?{query}")
+        };
+        let uri: Uri = format!("{}://{}{target}", self.scheme, self.authority)
             .parse()
             .context("building the request URI")?;
         let mut req = Request::builder()
@@ -213,7 +253,7 @@ impl S3 {
         self.signer.sign(
             &method,
             &path,
-            "",
+            query,
             headers,
             payload_hash,
             time::OffsetDateTime::now_utc(),
@@ -221,8 +261,19 @@ impl S3 {
         self.client
             .request(req)
             .await
-            .map_err(|e| anyhow!("{method} {path}: {}", error_chain(&e)))
+            .map_err(|e| anyhow!("{method} {target}: {}", error_chain(&e)))
     }
+}
+
+/// Reads a whole (small) response body as text.
+pub async fn read_text(resp: Response<Incoming>, what: &str) -> anyhow::Result<String> {
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .with_context(|| format!("reading the {what} response"))?
+        .to_bytes();
+    String::from_utf8(body.to_vec()).with_context(|| format!("the {what} response is not UTF-8"))
 }
 
 /// The first 300 characters of an error response body, on one line.

@@ -2,8 +2,11 @@
 //! counter and run one operation each until the list is done or the time
 //! bound passes (then no new request starts, in-flight ones finish). Each
 //! worker keeps its own latencies and counters; they are merged at the end.
+//! The LIST phase is sequential and lives in `list.rs`.
 use crate::client::S3;
-use crate::procfs;
+use crate::list::ListStats;
+use crate::meter::{Measures, Meter};
+use crate::multipart;
 use bytes::Bytes;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -13,6 +16,7 @@ use std::time::{Duration, Instant};
 pub enum Op {
     Put,
     Get,
+    List,
     Delete,
 }
 
@@ -21,6 +25,7 @@ impl Op {
         match self {
             Op::Put => "PUT",
             Op::Get => "GET",
+            Op::List => "LIST",
             Op::Delete => "DELETE",
         }
     }
@@ -32,15 +37,16 @@ impl std::str::FromStr for Op {
         match s.to_ascii_lowercase().as_str() {
             "put" => Ok(Op::Put),
             "get" => Ok(Op::Get),
+            "list" => Ok(Op::List),
             "delete" | "del" => Ok(Op::Delete),
-            _ => Err(format!("unknown op {s:?} (expected put, get or delete)")),
+            _ => Err(format!("unknown op {s:?} (expected put, get, list or delete)")),
         }
     }
 }
 
 /// What every phase of a run shares.
 pub struct Workload {
-    pub s3: S3,
+    pub s3: Arc<S3>,
     /// The body of every PUT: generated once, cloned by reference count.
     pub data: Bytes,
     /// Hex MD5 of `data`, when `--verify` is on.
@@ -48,8 +54,11 @@ pub struct Workload {
     pub prefix: String,
     /// The ETag each successful PUT returned, by object index.
     pub etags: Vec<OnceLock<String>>,
-    /// Whether PUT ETags are the MD5 of the data (not under SSE-KMS or SSE-C).
+    /// Whether single-part PUT ETags are the MD5 of the data (not under
+    /// SSE-KMS or SSE-C).
     pub etag_is_md5: bool,
+    /// Upload each object in parts of this many bytes (multipart upload).
+    pub part_size: Option<usize>,
     pub concurrency: usize,
     pub max_time: Duration,
     pub request_timeout: Duration,
@@ -78,20 +87,16 @@ pub struct PhaseResult {
     /// Body bytes moved by successful operations.
     pub bytes: u64,
     pub wall: Duration,
-    /// Latencies of successful operations, sorted.
+    /// Latencies of successful operations (LIST: of pages), sorted.
     pub latencies: Vec<Duration>,
-    /// Server CPU seconds (utime + stime) spent during the phase.
-    pub server_cpu: Option<f64>,
-    /// This process's CPU seconds during the phase.
-    pub client_cpu: Option<f64>,
-    /// `/proc/loadavg` when the phase started.
-    pub load_start: Option<[f64; 3]>,
+    pub measures: Measures,
+    /// The listing figures of a LIST phase.
+    pub list: Option<ListStats>,
 }
 
+/// Runs `op` (PUT, GET or DELETE) on the objects `indices`.
 pub async fn run(work: Arc<Workload>, op: Op, indices: Vec<usize>, server_pid: Option<u32>) -> PhaseResult {
-    let load_start = procfs::loadavg();
-    let server_before = server_pid.and_then(procfs::process_cpu_secs);
-    let client_before = procfs::self_cpu_secs();
+    let meter = Meter::start(server_pid);
     let start = Instant::now();
     let deadline = start + work.max_time;
     let indices = Arc::new(indices);
@@ -107,14 +112,7 @@ pub async fn run(work: Arc<Workload>, op: Op, indices: Vec<usize>, server_pid: O
         }
     }
     let wall = start.elapsed();
-    let server_cpu = match (server_before, server_pid.and_then(procfs::process_cpu_secs)) {
-        (Some(a), Some(b)) => Some(b - a),
-        _ => None,
-    };
-    let client_cpu = match (client_before, procfs::self_cpu_secs()) {
-        (Some(a), Some(b)) => Some(b - a),
-        _ => None,
-    };
+    let measures = meter.finish();
     total.latencies.sort_unstable();
     PhaseResult {
         op,
@@ -124,9 +122,8 @@ pub async fn run(work: Arc<Workload>, op: Op, indices: Vec<usize>, server_pid: O
         bytes: total.bytes,
         wall,
         latencies: total.latencies,
-        server_cpu,
-        client_cpu,
-        load_start,
+        measures,
+        list: None,
     }
 }
 
@@ -192,38 +189,68 @@ async fn worker(
 /// One operation on object `index`; returns the body bytes it moved.
 async fn one(work: &Workload, op: Op, index: usize) -> anyhow::Result<u64> {
     let key = work.key(index);
-    let expected_len = work.data.len() as u64;
     match op {
-        Op::Put => {
-            let etag = work.s3.put(&key, work.data.clone()).await?;
-            if let Some(md5) = work.data_md5.as_ref().filter(|_| work.etag_is_md5) {
-                anyhow::ensure!(&etag == md5, "PUT {key}: ETag {etag} is not the body's MD5 {md5}");
-            }
-            if let Some(slot) = work.etags.get(index) {
-                let _ = slot.set(etag);
-            }
-            Ok(expected_len)
-        }
-        Op::Get => {
-            let got = work.s3.get(&key, work.data_md5.is_some()).await?;
-            anyhow::ensure!(
-                got.bytes == expected_len,
-                "GET {key}: {} bytes, expected {expected_len}",
-                got.bytes
-            );
-            if let Some(md5) = got.md5_hex {
-                let stored = work.etags.get(index).and_then(|e| e.get()).filter(|_| work.etag_is_md5);
-                let expected = stored.or(work.data_md5.as_ref());
-                anyhow::ensure!(
-                    expected == Some(&md5),
-                    "GET {key}: body MD5 {md5} does not match the PUT's ETag {expected:?}"
-                );
-            }
-            Ok(got.bytes)
-        }
+        Op::Put => put(work, index, &key).await,
+        Op::Get => get(work, index, &key).await,
+        Op::List => anyhow::bail!("LIST is not a per-object operation"),
         Op::Delete => {
             work.s3.delete(&key).await?;
             Ok(0)
         }
     }
+}
+
+/// PUTs (or uploads in parts) object `index` and records its ETag. With
+/// `--verify`, a single-part ETag must be the body's MD5 and a multipart
+/// one must end in `-<parts>`.
+async fn put(work: &Workload, index: usize, key: &str) -> anyhow::Result<u64> {
+    let etag = match work.part_size {
+        None => work.s3.put(key, work.data.clone()).await?,
+        Some(part_size) => work.s3.put_multipart(key, &work.data, part_size).await?,
+    };
+    if let Some(md5) = &work.data_md5 {
+        match work.part_size {
+            None if work.etag_is_md5 => {
+                anyhow::ensure!(&etag == md5, "PUT {key}: ETag {etag} is not the body's MD5 {md5}");
+            }
+            None => {}
+            Some(part_size) => {
+                let parts = multipart::part_ranges(work.data.len(), part_size).len();
+                anyhow::ensure!(
+                    multipart::is_multipart_etag(&etag, parts),
+                    "PUT {key}: ETag {etag} of a {parts}-part upload does not end in -{parts}"
+                );
+            }
+        }
+    }
+    if let Some(slot) = work.etags.get(index) {
+        let _ = slot.set(etag);
+    }
+    Ok(work.data.len() as u64)
+}
+
+/// GETs object `index`; with `--verify`, the body's MD5 must be the PUT's
+/// ETag when that is an MD5 (single part, SSE none or AES256), else the
+/// MD5 of the data that was sent.
+async fn get(work: &Workload, index: usize, key: &str) -> anyhow::Result<u64> {
+    let expected_len = work.data.len() as u64;
+    let got = work.s3.get(key, work.data_md5.is_some()).await?;
+    anyhow::ensure!(
+        got.bytes == expected_len,
+        "GET {key}: {} bytes, expected {expected_len}",
+        got.bytes
+    );
+    if let Some(md5) = got.md5_hex {
+        let stored = work
+            .etags
+            .get(index)
+            .and_then(|e| e.get())
+            .filter(|e| work.etag_is_md5 && !e.contains('-'));
+        let expected = stored.or(work.data_md5.as_ref());
+        anyhow::ensure!(
+            expected == Some(&md5),
+            "GET {key}: body MD5 {md5} does not match the PUT's ETag or data MD5 {expected:?}"
+        );
+    }
+    Ok(got.bytes)
 }

@@ -1,6 +1,8 @@
 //! The few `/proc` readings a run records: a process's CPU time (utime +
-//! stime of `/proc/PID/stat`, all threads) and the load average. Linux
-//! only; anything unreadable is `None` and shows as "-" in the report.
+//! stime of `/proc/PID/stat`, all threads), its resident memory (`VmRSS`,
+//! and the peak `VmHWM` that writing `5` to `/proc/PID/clear_refs` resets)
+//! and the load average. Linux only; anything unreadable is `None` and
+//! shows as "-" in the report.
 
 /// Clock ticks per second for `/proc/PID/stat`. `getconf CLK_TCK` is 100
 /// on every Linux architecture this runs on.
@@ -21,6 +23,40 @@ pub fn loadavg() -> Option<[f64; 3]> {
     let text = std::fs::read_to_string("/proc/loadavg").ok()?;
     let mut it = text.split_whitespace().map(|f| f.parse::<f64>().ok());
     Some([it.next()??, it.next()??, it.next()??])
+}
+
+/// Resident memory of a process, in KiB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Memory {
+    /// `VmRSS`: resident now.
+    pub rss_kib: u64,
+    /// `VmHWM`: the peak of `VmRSS` since the process started or since the
+    /// last [`reset_peak_rss`].
+    pub hwm_kib: u64,
+}
+
+/// The process's current and peak resident memory.
+pub fn memory(pid: u32) -> Option<Memory> {
+    status_memory(&std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?)
+}
+
+/// Resets the process's `VmHWM` to its current `VmRSS` (Linux 4.0 and
+/// later; needs the right to write the process's `clear_refs`, which the
+/// process's owner has). Returns whether the kernel accepted it.
+pub fn reset_peak_rss(pid: u32) -> bool {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
+}
+
+/// `VmRSS` and `VmHWM` of a status file (lines like `VmRSS:   1234 kB`).
+fn status_memory(status: &str) -> Option<Memory> {
+    let field = |name: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        line.get(name.len()..)?.split_whitespace().next()?.parse().ok()
+    };
+    Some(Memory {
+        rss_kib: field("VmRSS:")?,
+        hwm_kib: field("VmHWM:")?,
+    })
 }
 
 /// Fields 14 (utime) and 15 (stime) of a stat line. The command name
@@ -46,8 +82,24 @@ mod tests {
     }
 
     #[test]
+    fn parses_memory_from_status() {
+        let status = "Name:\tx\nVmPeak:\t 9000 kB\nVmHWM:\t    2048 kB\nVmRSS:\t    1024 kB\n";
+        assert_eq!(
+            status_memory(status),
+            Some(Memory {
+                rss_kib: 1024,
+                hwm_kib: 2048
+            })
+        );
+        assert_eq!(status_memory("Name:\tkthread\n"), None);
+    }
+
+    #[test]
     fn reads_this_process() {
         assert!(self_cpu_secs().is_some());
         assert!(loadavg().is_some());
+        let pid = std::process::id();
+        let mem = memory(pid).unwrap();
+        assert!(mem.hwm_kib >= mem.rss_kib && mem.rss_kib > 0);
     }
 }

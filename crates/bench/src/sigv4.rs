@@ -95,9 +95,30 @@ fn canonical_headers(headers: &HeaderMap) -> anyhow::Result<(String, String)> {
 /// URI-encodes an object key for a path: RFC 3986 unreserved characters
 /// and `/` stay as they are, everything else becomes `%XX`.
 pub fn encode_path(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for b in key.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+    uri_encode(key, true)
+}
+
+/// The canonical query string of `pairs`: names and values URI-encoded
+/// (only the unreserved characters kept, `/` included in what is encoded),
+/// sorted by name then value, a bare name given an empty value (`uploads=`).
+/// The same string is sent as the request's query, so the server
+/// canonicalizes exactly what was signed.
+pub fn canonical_query(pairs: &[(&str, &str)]) -> String {
+    let mut encoded: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| (uri_encode(k, false), uri_encode(v, false)))
+        .collect();
+    encoded.sort();
+    let parts: Vec<String> = encoded.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+    parts.join("&")
+}
+
+/// `%XX` for every byte except the RFC 3986 unreserved characters and,
+/// when `keep_slash`, `/`.
+fn uri_encode(text: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || (keep_slash && b == b'/') {
             out.push(char::from(b));
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -118,10 +139,8 @@ fn sha256_hex(data: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    /// The "GET Object" example of AWS's SigV4 documentation for S3
-    /// ("Examples: Signature Calculations in AWS Signature Version 4").
-    #[test]
-    fn aws_documented_get_object_example() {
+    /// The signer and host of AWS's documented examples.
+    fn aws_example() -> (Signer, HeaderMap) {
         let signer = Signer::new(
             "AKIAIOSFODNN7EXAMPLE".into(),
             "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
@@ -129,6 +148,14 @@ mod tests {
         );
         let mut headers = HeaderMap::new();
         headers.insert("host", HeaderValue::from_static("examplebucket.s3.amazonaws.com"));
+        (signer, headers)
+    }
+
+    /// The "GET Object" example of AWS's SigV4 documentation for S3
+    /// ("Examples: Signature Calculations in AWS Signature Version 4").
+    #[test]
+    fn aws_documented_get_object_example() {
+        let (signer, mut headers) = aws_example();
         headers.insert("range", HeaderValue::from_static("bytes=0-9"));
         let now = time::macros::datetime!(2013-05-24 00:00:00 UTC);
         signer
@@ -140,6 +167,37 @@ mod tests {
             "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, \
              SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, \
              Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
+        );
+    }
+
+    /// The "GET Bucket (List Objects)" example of the same page: the query
+    /// is signed sorted, whatever order it is given in.
+    #[test]
+    fn aws_documented_list_objects_example() {
+        let (signer, mut headers) = aws_example();
+        let query = canonical_query(&[("prefix", "J"), ("max-keys", "2")]);
+        assert_eq!(query, "max-keys=2&prefix=J");
+        let now = time::macros::datetime!(2013-05-24 00:00:00 UTC);
+        signer
+            .sign(&Method::GET, "/", &query, &mut headers, EMPTY_SHA256, now)
+            .unwrap();
+        let auth = headers.get("authorization").unwrap().to_str().unwrap();
+        assert!(
+            auth.ends_with("Signature=34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7"),
+            "{auth}"
+        );
+    }
+
+    #[test]
+    fn query_encoding_escapes_slashes_and_token_characters() {
+        assert_eq!(canonical_query(&[("uploads", "")]), "uploads=");
+        assert_eq!(
+            canonical_query(&[("uploadId", "a/b+c=="), ("partNumber", "2")]),
+            "partNumber=2&uploadId=a%2Fb%2Bc%3D%3D"
+        );
+        assert_eq!(
+            canonical_query(&[("prefix", "bench 4KiB/"), ("list-type", "2")]),
+            "list-type=2&prefix=bench%204KiB%2F"
         );
     }
 

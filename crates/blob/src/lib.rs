@@ -11,8 +11,7 @@
 use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
-use tokio::fs::{self, File, OpenOptions};
-use tokio::io::AsyncWriteExt;
+use tokio::fs::{self, File};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
@@ -67,13 +66,18 @@ impl BlobStore {
 
     /// Starts a new blob; bytes go to a temporary file until [`BlobWriter::commit`].
     pub async fn create(&self) -> Result<BlobWriter> {
+        let store = self.clone();
+        blocking(move || store.create_blocking()).await
+    }
+
+    /// [`BlobStore::create`] for callers already on a blocking thread.
+    pub fn create_blocking(&self) -> Result<BlobWriter> {
         let id = new_id()?;
         let tmp = self.tmp_dir().join(format!("{id}.tmp"));
-        let file = OpenOptions::new()
+        let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&tmp)
-            .await
             .map_err(io_err(&tmp))?;
         Ok(BlobWriter {
             id,
@@ -81,6 +85,8 @@ impl BlobStore {
             file: Some(file),
             dest: None,
             store: self.clone(),
+            unflushed: 0,
+            flusher: None,
         })
     }
 
@@ -143,14 +149,54 @@ fn new_id() -> Result<String> {
     Ok(strongbox_types::random_hex(&bytes))
 }
 
+/// Bytes written between background flushes of a large blob.
+const FLUSH_EVERY: u64 = 8 << 20;
+
 /// A blob being written. Dropping it without `commit` deletes the temporary
-/// file, so an aborted or failed upload leaves nothing behind.
+/// file, so an aborted or failed upload leaves nothing behind. Writes are
+/// blocking (the writer lives on a blocking thread for the whole upload, so
+/// bytes go straight to the kernel without another copy or thread hop).
+///
+/// A large blob is flushed to disk in the background while it is written
+/// (every [`FLUSH_EVERY`] bytes), so the fsync that makes it durable at
+/// commit finds little left to do: the disk works while the bytes stream in
+/// instead of after (an fsync of 64 MiB takes 100-300 ms here).
 pub struct BlobWriter {
     id: String,
     tmp: PathBuf,
-    file: Option<File>,
+    file: Option<std::fs::File>,
     dest: Option<PathBuf>,
     store: BlobStore,
+    unflushed: u64,
+    flusher: Option<Flusher>,
+}
+
+/// A thread that runs `fdatasync` on a blob when kicked.
+struct Flusher {
+    kick: std::sync::mpsc::SyncSender<()>,
+    done: std::thread::JoinHandle<io::Result<()>>,
+}
+
+impl Flusher {
+    fn start(file: std::fs::File) -> io::Result<Self> {
+        // One pending kick is enough: a flush that has yet to start covers every byte written before it.
+        let (kick, kicks) = std::sync::mpsc::sync_channel::<()>(1);
+        let done = std::thread::Builder::new().name("blob-flush".into()).spawn(move || {
+            while kicks.recv().is_ok() {
+                file.sync_data()?;
+            }
+            Ok(())
+        })?;
+        Ok(Flusher { kick, done })
+    }
+
+    /// Waits for the flushes in flight; returns the first failure.
+    fn finish(self) -> io::Result<()> {
+        drop(self.kick);
+        self.done
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("blob flush thread panicked")))
+    }
 }
 
 impl BlobWriter {
@@ -158,39 +204,55 @@ impl BlobWriter {
         &self.id
     }
 
-    pub async fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
-        let tmp = self.tmp.clone();
-        match self.file.as_mut() {
-            Some(f) => f.write_all(bytes).await.map_err(io_err(&tmp)),
-            None => Err(BlobError::Io {
-                path: tmp,
-                source: io::Error::other("blob already committed"),
-            }),
+    /// Appends `bytes`; blocking.
+    pub fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
+        use std::io::Write;
+        let Some(file) = self.file.as_mut() else {
+            return Err(already_committed(&self.tmp));
+        };
+        file.write_all(bytes).map_err(io_err(&self.tmp))?;
+        self.unflushed += bytes.len() as u64;
+        if self.unflushed >= FLUSH_EVERY {
+            self.unflushed = 0;
+            if self.flusher.is_none() {
+                let clone = file.try_clone().map_err(io_err(&self.tmp))?;
+                self.flusher = Some(Flusher::start(clone).map_err(io_err(&self.tmp))?);
+            }
+            if let Some(f) = &self.flusher {
+                // Full: a flush is already queued and will cover these bytes.
+                let _ = f.kick.try_send(());
+            }
         }
+        Ok(())
     }
 
     /// fsync, rename into place, fsync the directory. After this returns the
     /// blob survives a crash; the caller then commits metadata.
-    pub async fn commit(mut self) -> Result<String> {
-        let tmp = self.tmp.clone();
-        let Some(mut file) = self.file.take() else {
-            return Err(BlobError::Io {
-                path: tmp,
-                source: io::Error::other("blob already committed"),
-            });
+    pub async fn commit(self) -> Result<String> {
+        blocking(move || self.commit_blocking()).await
+    }
+
+    /// [`BlobWriter::commit`] for callers already on a blocking thread.
+    pub fn commit_blocking(mut self) -> Result<String> {
+        let Some(file) = self.file.take() else {
+            return Err(already_committed(&self.tmp));
         };
-        file.flush().await.map_err(io_err(&tmp))?;
-        file.sync_all().await.map_err(io_err(&tmp))?;
+        if let Some(flusher) = self.flusher.take() {
+            flusher.finish().map_err(io_err(&self.tmp))?;
+        }
+        file.sync_all().map_err(io_err(&self.tmp))?;
         drop(file);
         let dest = self.store.path_of(&self.id);
         let shard = dest
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| self.store.blobs_dir());
-        fs::create_dir_all(&shard).await.map_err(io_err(&shard))?;
-        fs::rename(&tmp, &dest).await.map_err(io_err(&dest))?;
+        std::fs::create_dir_all(&shard).map_err(io_err(&shard))?;
+        std::fs::rename(&self.tmp, &dest).map_err(io_err(&dest))?;
         self.dest = Some(dest);
-        sync_dir(&shard).await?;
+        std::fs::File::open(&shard)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err(&shard))?;
         Ok(self.id.clone())
     }
 }
@@ -204,9 +266,18 @@ impl Drop for BlobWriter {
     }
 }
 
-async fn sync_dir(dir: &Path) -> Result<()> {
-    let d = File::open(dir).await.map_err(io_err(dir))?;
-    d.sync_all().await.map_err(io_err(dir))
+fn already_committed(tmp: &Path) -> BlobError {
+    BlobError::Io {
+        path: tmp.to_path_buf(),
+        source: io::Error::other("blob already committed"),
+    }
+}
+
+async fn blocking<R: Send + 'static>(f: impl FnOnce() -> Result<R> + Send + 'static) -> Result<R> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| BlobError::Io {
+        path: PathBuf::new(),
+        source: io::Error::other(e.to_string()),
+    })?
 }
 
 #[cfg(test)]
@@ -219,7 +290,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = BlobStore::open(dir.path()).await.unwrap();
         let mut w = store.create().await.unwrap();
-        w.write_all(b"hello").await.unwrap();
+        w.write_all(b"hello").unwrap();
         let id = w.commit().await.unwrap();
         let mut s = String::new();
         store
@@ -232,7 +303,7 @@ mod tests {
         assert_eq!(s, "hello");
 
         let mut w = store.create().await.unwrap();
-        w.write_all(b"partial").await.unwrap();
+        w.write_all(b"partial").unwrap();
         drop(w);
         assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
     }
@@ -243,10 +314,10 @@ mod tests {
         let store = BlobStore::open(dir.path()).await.unwrap();
         std::fs::write(dir.path().join("tmp/left.tmp"), b"x").unwrap();
         let mut keep = store.create().await.unwrap();
-        keep.write_all(b"k").await.unwrap();
+        keep.write_all(b"k").unwrap();
         let keep = keep.commit().await.unwrap();
         let mut orphan = store.create().await.unwrap();
-        orphan.write_all(b"o").await.unwrap();
+        orphan.write_all(b"o").unwrap();
         let orphan = orphan.commit().await.unwrap();
         let store = BlobStore::open(dir.path()).await.unwrap();
         assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);

@@ -144,23 +144,35 @@ impl ChunkSealer {
 
     /// Seals the plaintext in `buf` in place as the next chunk and appends the tag.
     pub fn seal_next(&mut self, buf: &mut Vec<u8>, is_final: bool) -> Result<(), CryptoError> {
+        self.seal_tail(buf, 0, is_final)
+    }
+
+    /// Seals `buf[start..]` in place as the next chunk and appends its tags,
+    /// so a writer can gather many sealed chunks in one buffer without
+    /// copying each one out of a scratch chunk.
+    pub fn seal_tail(&mut self, buf: &mut Vec<u8>, start: usize, is_final: bool) -> Result<(), CryptoError> {
         if self.finished {
             return Err(CryptoError::SealerFinished);
         }
         let index = self.next_index;
-        let len_ok = match (is_final, index) {
-            (false, _) => buf.len() == CHUNK_SIZE,
-            (true, 0) => buf.len() <= CHUNK_SIZE,
-            (true, _) => (1..=CHUNK_SIZE).contains(&buf.len()),
-        };
+        let len = buf.len().saturating_sub(start);
+        let len_ok = start <= buf.len()
+            && match (is_final, index) {
+                (false, _) => len == CHUNK_SIZE,
+                (true, 0) => len <= CHUNK_SIZE,
+                (true, _) => (1..=CHUNK_SIZE).contains(&len),
+            };
         if !len_ok {
-            return Err(CryptoError::ChunkLength { index, len: buf.len() });
+            return Err(CryptoError::ChunkLength { index, len });
         }
         let aad = self.ctx.aad(index, is_final);
         for key in &self.ctx.keys {
             let nonce = self.ctx.nonce(index)?;
-            key.seal_in_place_append_tag(nonce, Aad::from(aad), buf)
-                .map_err(|_| CryptoError::ChunkLength { index, len: buf.len() })?;
+            let tail = buf.get_mut(start..).ok_or(CryptoError::ChunkLength { index, len })?;
+            let tag = key
+                .seal_in_place_separate_tag(nonce, Aad::from(aad), tail)
+                .map_err(|_| CryptoError::ChunkLength { index, len })?;
+            buf.extend_from_slice(tag.as_ref());
         }
         self.next_index += 1;
         self.finished = is_final;
@@ -219,20 +231,30 @@ impl ChunkOpener {
     /// this is the blob's last chunk, as [`crate::chunk_count`] tells.
     /// On failure `buf`'s contents are unspecified and must be discarded.
     pub fn open(&self, index: u64, is_final: bool, buf: &mut Vec<u8>) -> Result<(), CryptoError> {
+        let plain_len = self.open_slice(index, is_final, buf)?;
+        buf.truncate(plain_len);
+        Ok(())
+    }
+
+    /// [`ChunkOpener::open`] over a slice of a larger buffer (a batch of
+    /// chunks read at once): returns the plaintext length, the plaintext
+    /// being the start of `buf`.
+    pub fn open_slice(&self, index: u64, is_final: bool, buf: &mut [u8]) -> Result<usize, CryptoError> {
         let overhead = self.ctx.layout.overhead();
         if !(overhead..=CHUNK_SIZE + overhead).contains(&buf.len()) {
             return Err(CryptoError::ChunkLength { index, len: buf.len() });
         }
         let aad = self.ctx.aad(index, is_final);
+        let mut len = buf.len();
         for key in self.ctx.keys.iter().rev() {
             let nonce = self.ctx.nonce(index)?;
-            let plain_len = key
-                .open_in_place(nonce, Aad::from(aad), buf)
+            let layer = buf.get_mut(..len).ok_or(CryptoError::Authentication)?;
+            len = key
+                .open_in_place(nonce, Aad::from(aad), layer)
                 .map_err(|_| CryptoError::Authentication)?
                 .len();
-            buf.truncate(plain_len);
         }
-        Ok(())
+        Ok(len)
     }
 }
 
@@ -253,6 +275,47 @@ mod tests {
         version: "v",
         part: 0,
     };
+
+    #[test]
+    fn sealing_tails_of_one_buffer_matches_chunk_by_chunk() -> Result<(), CryptoError> {
+        for keys in [
+            vec![DataKey::generate()?],
+            vec![DataKey::generate()?, DataKey::generate()?],
+        ] {
+            let keys: Vec<&DataKey> = keys.iter().collect();
+            let header = || Header {
+                nonce_prefix: [7; NONCE_PREFIX_LEN],
+                layout: if keys.len() == 1 { Layout::SINGLE } else { Layout::DUAL },
+            };
+            let (mut a, _) = ChunkSealer::start(&keys, &ID, header())?;
+            let (mut b, hdr) = ChunkSealer::start(&keys, &ID, header())?;
+            let plain: Vec<u8> = (0..CHUNK_SIZE + 100).map(|i| (i % 251) as u8).collect();
+            let (first, second) = plain.split_at(CHUNK_SIZE);
+            let mut separate = Vec::new();
+            for (part, last) in [(first, false), (second, true)] {
+                let mut chunk = part.to_vec();
+                a.seal_next(&mut chunk, last)?;
+                separate.extend_from_slice(&chunk);
+            }
+            let mut gathered = first.to_vec();
+            b.seal_tail(&mut gathered, 0, false)?;
+            let start = gathered.len();
+            gathered.extend_from_slice(second);
+            b.seal_tail(&mut gathered, start, true)?;
+            assert_eq!(separate, gathered);
+
+            let opener = ChunkOpener::layered(&keys, &ID, &hdr)?;
+            let (c0, c1) = gathered.split_at_mut(start);
+            assert_eq!(opener.open_slice(0, false, c0)?, CHUNK_SIZE);
+            assert_eq!(c0.get(..CHUNK_SIZE), Some(first));
+            assert_eq!(opener.open_slice(1, true, c1)?, 100);
+            assert_eq!(c1.get(..100), Some(second));
+            let mut tampered = separate.clone();
+            tampered[3] ^= 1;
+            assert!(opener.open_slice(0, false, &mut tampered[..start]).is_err());
+        }
+        Ok(())
+    }
 
     #[test]
     fn sealer_enforces_chunk_sizes() -> Result<(), CryptoError> {

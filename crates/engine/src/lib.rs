@@ -14,6 +14,7 @@ mod keys;
 mod list;
 mod multipart;
 mod objects;
+mod stage;
 mod stream;
 mod tags;
 

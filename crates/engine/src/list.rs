@@ -50,8 +50,10 @@ impl Engine {
         }
         let mut count = 0;
         loop {
-            let batch = self.meta.scan_objects(bucket, &range, SCAN_BATCH).await?;
-            let exhausted = batch.len() < SCAN_BATCH;
+            // One row past what the page can still take tells whether it is truncated.
+            let limit = SCAN_BATCH.min(q.max_keys.saturating_sub(count) + 1);
+            let batch = self.meta.scan_objects(bucket, &range, limit).await?;
+            let exhausted = batch.len() < limit;
             let mut reseek = None;
             for obj in batch {
                 if count == q.max_keys {

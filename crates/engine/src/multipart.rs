@@ -1,5 +1,6 @@
 use crate::checksum::{self, ChecksumAlgorithm};
-use crate::stream::{self, Digests};
+use crate::stage;
+use crate::stream::Digests;
 use crate::{
     Engine, EngineError, MAX_PARTS, MAX_PUT_SIZE, MIN_PART_SIZE, NULL_VERSION, ObjectKeys, PutOptions, Result, now_ms,
     random_id,
@@ -177,10 +178,20 @@ impl Engine {
             version: NULL_VERSION,
             part: part_number,
         };
-        let staged = stream::stage(&self.blobs, &keys.layers(), &identity, body, &compute, MAX_PUT_SIZE).await?;
+        // Parts stay in blob files: a completed upload's object refers to them.
+        let staged = stage::stage(
+            &self.blobs,
+            &keys.layers(),
+            &identity,
+            body,
+            &compute,
+            MAX_PUT_SIZE,
+            false,
+        )
+        .await?;
         verify(&staged.digests)?;
         let digests = staged.digests;
-        let blob_id = staged.writer.commit().await?;
+        let (blob_id, _) = staged.stored.commit().await?;
         let part = PartRecord {
             upload_id: upload_id.to_owned(),
             part_number,
@@ -346,6 +357,7 @@ fn assemble(upload: &UploadRecord, parts: &[PartRecord]) -> Result<ObjectRecord>
                     part_number: p.part_number,
                     etag: p.etag.clone(),
                     checksum: p.checksum.clone(),
+                    ..Default::default()
                 })
                 .collect(),
         },

@@ -1,4 +1,5 @@
 use crate::checksum::ChecksumAlgorithm;
+use crate::stage;
 use crate::stream::{self, ByteStream, Digests, Owner, SegmentPlan};
 use crate::{Engine, EngineError, MAX_PUT_SIZE, MAX_USER_METADATA, NULL_VERSION, ObjectKeys, Result, now_ms};
 use bytes::Bytes;
@@ -80,18 +81,19 @@ impl Engine {
             version: NULL_VERSION,
             part: 0,
         };
-        let staged = stream::stage(
+        let staged = stage::stage(
             &self.blobs,
             &keys.layers(),
             &identity,
             body,
             &opts.compute,
             MAX_PUT_SIZE,
+            true,
         )
         .await?;
         verify(&staged.digests)?;
         let digests = staged.digests;
-        let blob_id = staged.writer.commit().await?;
+        let (blob_id, data) = staged.stored.commit().await?;
         let etag = keys.etag(&digests.md5);
         let checksum = opts.store_checksum.and_then(|a| {
             digests.get(a).map(|v| ObjectChecksum {
@@ -120,6 +122,8 @@ impl Engine {
                     part_number: 0,
                     etag,
                     checksum: None,
+                    inline: data.is_some(),
+                    data,
                 }],
             },
         };
@@ -193,6 +197,7 @@ impl Engine {
                     part: s.part_number,
                     offset,
                     len: s.size,
+                    data: s.data.clone(),
                 };
                 offset += s.size;
                 plan
@@ -203,13 +208,7 @@ impl Engine {
             key: object.key.clone(),
             version: object.version_id.clone(),
         };
-        Ok(stream::read_range(
-            self.blobs.clone(),
-            Arc::new(keys),
-            owner,
-            segments,
-            range,
-        ))
+        stream::read_range(self.blobs.clone(), Arc::new(keys), owner, segments, range)
     }
 
     /// Deletes the object if present; deleting a missing key succeeds, as in S3.

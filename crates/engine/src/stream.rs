@@ -1,31 +1,23 @@
-//! The encrypted data path: plaintext streams in, is hashed (MD5 + requested
-//! checksums), cut into 64 KiB chunks, sealed and written to a temporary blob;
-//! on read, only the chunks a range needs are read and opened, off the async
-//! runtime, with a small bounded read-ahead.
-use crate::checksum::{ChecksumAlgorithm, Hasher};
+//! The read half of the data path (the write half is [`crate::stage`]): only
+//! the chunks a range needs are read and opened. A blob file's chunks are
+//! read a batch at a time in one read, opened in place and handed to the
+//! client as slices of that buffer (no further copy), off the async runtime
+//! with a small bounded read-ahead. Inline objects are opened at once.
+use crate::checksum::ChecksumAlgorithm;
 use crate::error::{EngineError, Result};
-use bytes::{Buf, Bytes};
-use futures::{Stream, StreamExt};
-use md5::Digest as _;
+use bytes::Bytes;
+use futures::Stream;
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
-use strongbox_blob::{BlobStore, BlobWriter};
-use strongbox_crypto::{
-    CHUNK_SIZE, ChunkOpener, ChunkSealer, DataKey, HEADER_LEN, Layout, ObjectIdentity, chunk_plain_len,
-    chunks_for_range,
-};
+use strongbox_blob::BlobStore;
+use strongbox_crypto::{CHUNK_SIZE, ChunkOpener, DataKey, HEADER_LEN, Layout, ObjectIdentity, chunks_for_range};
 
-/// Room for the tags of the most layers a chunk can have (DSSE-KMS: two).
-const MAX_OVERHEAD: usize = 2 * strongbox_crypto::TAG_LEN;
-
-/// Sealed chunks are written to disk in batches of about this many bytes.
-const WRITE_BATCH: usize = 1 << 20;
-/// Chunks decrypted per blocking read on GET (16 x 64 KiB = 1 MiB).
+/// Chunks read and opened per blocking call on GET (16 x 64 KiB = 1 MiB).
 const READ_BATCH_CHUNKS: u64 = 16;
-/// Decrypted batches buffered ahead of the client per GET: memory per
-/// stream stays around (READ_AHEAD + 1) MiB.
-const READ_AHEAD: usize = 2;
+/// Frames (one per chunk) buffered ahead of the client per GET: with the
+/// batch being opened, memory per stream stays around 3 MiB.
+const READ_AHEAD_FRAMES: usize = 2 * READ_BATCH_CHUNKS as usize;
 
 /// What was computed over a body while it streamed in.
 #[derive(Debug, Clone)]
@@ -45,74 +37,6 @@ impl Digests {
     }
 }
 
-/// A fully written, not yet committed blob.
-pub(crate) struct Staged {
-    pub writer: BlobWriter,
-    pub digests: Digests,
-}
-
-/// Encrypts `body` into a new temporary blob. Nothing is visible until the
-/// caller commits the writer; on any error the temporary file is removed.
-pub(crate) async fn stage<S, E>(
-    blobs: &BlobStore,
-    keys: &[&DataKey],
-    identity: &ObjectIdentity<'_>,
-    body: S,
-    algorithms: &[ChecksumAlgorithm],
-    max_size: u64,
-) -> Result<Staged>
-where
-    S: Stream<Item = std::result::Result<Bytes, E>>,
-    E: Into<crate::error::BoxError>,
-{
-    let mut body = std::pin::pin!(body);
-    let mut writer = blobs.create().await?;
-    let (mut sealer, header) = ChunkSealer::layered(keys, identity)?;
-    let mut out = Vec::with_capacity(WRITE_BATCH + CHUNK_SIZE + MAX_OVERHEAD);
-    out.extend_from_slice(&header);
-    let mut chunk = Vec::with_capacity(CHUNK_SIZE + MAX_OVERHEAD);
-    let mut md5 = md5::Md5::new();
-    let mut hashers: Vec<Hasher> = algorithms.iter().map(|a| Hasher::new(*a)).collect();
-    let mut size = 0u64;
-    while let Some(item) = body.next().await {
-        let mut data = item.map_err(|e| EngineError::Body(e.into()))?;
-        size += data.len() as u64;
-        if size > max_size {
-            return Err(EngineError::EntityTooLarge);
-        }
-        md5.update(&data);
-        hashers.iter_mut().for_each(|h| h.update(&data));
-        while data.has_remaining() {
-            // A full chunk is sealed only once more data shows it is not the last one.
-            if chunk.len() == CHUNK_SIZE {
-                seal_into(&mut sealer, &mut chunk, false, &mut out)?;
-                if out.len() >= WRITE_BATCH {
-                    writer.write_all(&out).await?;
-                    out.clear();
-                }
-            }
-            let take = (CHUNK_SIZE - chunk.len()).min(data.len());
-            chunk.extend_from_slice(data.get(..take).unwrap_or_default());
-            data.advance(take);
-        }
-    }
-    seal_into(&mut sealer, &mut chunk, true, &mut out)?;
-    writer.write_all(&out).await?;
-    let digests = Digests {
-        size,
-        md5: md5.finalize().into(),
-        checksums: hashers.into_iter().map(|h| (h.algorithm(), h.finish_raw())).collect(),
-    };
-    Ok(Staged { writer, digests })
-}
-
-fn seal_into(sealer: &mut ChunkSealer, chunk: &mut Vec<u8>, last: bool, out: &mut Vec<u8>) -> Result<()> {
-    sealer.seal_next(chunk, last)?;
-    out.extend_from_slice(chunk);
-    chunk.clear();
-    Ok(())
-}
-
 /// One stored blob of an object, positioned in the object's byte space.
 #[derive(Debug, Clone)]
 pub(crate) struct SegmentPlan {
@@ -120,6 +44,8 @@ pub(crate) struct SegmentPlan {
     pub part: u32,
     pub offset: u64,
     pub len: u64,
+    /// The sealed bytes of an inline segment.
+    pub data: Option<Bytes>,
 }
 
 /// Who the blobs belong to (bound into each chunk's associated data).
@@ -134,102 +60,190 @@ pub type ByteStream = std::pin::Pin<Box<dyn Stream<Item = std::io::Result<Bytes>
 
 /// Streams the plaintext of `range` (object byte offsets). A chunk that fails
 /// authentication ends the stream with an error (the client sees a broken
-/// transfer, never wrong bytes) and is logged.
+/// transfer, never wrong bytes) and is logged; for an inline object the
+/// failure is returned before anything is sent.
 pub(crate) fn read_range(
     blobs: BlobStore,
     keys: Arc<crate::ObjectKeys>,
     owner: Owner,
     segments: Vec<SegmentPlan>,
     range: Range<u64>,
-) -> ByteStream {
-    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(READ_AHEAD);
-    tokio::spawn(async move {
-        for seg in segments {
-            let start = range.start.max(seg.offset);
-            let end = range.end.min(seg.offset + seg.len);
-            if start >= end {
-                continue;
+) -> Result<ByteStream> {
+    let (range_start, range_end) = (range.start, range.end);
+    let wanted = move |seg: &SegmentPlan| {
+        let start = range_start.max(seg.offset);
+        let end = range_end.min(seg.offset + seg.len);
+        (start < end).then(|| (start - seg.offset)..(end - seg.offset))
+    };
+    if segments.iter().all(|s| s.data.is_some()) {
+        let mut frames = Vec::new();
+        for seg in &segments {
+            if let (Some(local), Some(data)) = (wanted(seg), &seg.data) {
+                frames.extend(open_inline(&keys.layers(), &owner, seg, data, local)?);
             }
-            let local = (start - seg.offset)..(end - seg.offset);
-            if let Err(e) = send_segment(&blobs, &keys.layers(), &owner, &seg, local, &tx).await {
-                tracing::error!(bucket = %owner.bucket, key = %owner.key, blob = %seg.blob_id, error = %e,
-                    "object read failed; aborting response");
-                let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
-                return;
+        }
+        return Ok(Box::pin(futures::stream::iter(frames.into_iter().map(Ok))));
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(READ_AHEAD_FRAMES);
+    tokio::spawn(async move {
+        for seg in &segments {
+            let Some(local) = wanted(seg) else { continue };
+            let sent = match &seg.data {
+                Some(data) => match open_inline(&keys.layers(), &owner, seg, data, local) {
+                    Ok(frames) => send_all(&tx, frames).await,
+                    Err(e) => Err(e),
+                },
+                None => send_segment(&blobs, &keys, &owner, seg, local, &tx).await,
+            };
+            match sent {
+                Ok(true) => {}
+                Ok(false) => return, // client went away
+                Err(e) => {
+                    tracing::error!(bucket = %owner.bucket, key = %owner.key, blob = %seg.blob_id, error = %e,
+                        "object read failed; aborting response");
+                    let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                    return;
+                }
             }
         }
     });
-    Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+    Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
-    }))
+    })))
 }
 
+/// Sends every frame; false when the client went away.
+async fn send_all(tx: &tokio::sync::mpsc::Sender<std::io::Result<Bytes>>, frames: Vec<Bytes>) -> Result<bool> {
+    for frame in frames {
+        if tx.send(Ok(frame)).await.is_err() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn identity(owner: &Owner, part: u32) -> ObjectIdentity<'_> {
+    ObjectIdentity {
+        bucket: &owner.bucket,
+        key: &owner.key,
+        version: &owner.version,
+        part,
+    }
+}
+
+/// Opens the chunks of an inline segment's sealed bytes that `local` needs.
+fn open_inline(
+    keys: &[&DataKey],
+    owner: &Owner,
+    seg: &SegmentPlan,
+    data: &Bytes,
+    local: Range<u64>,
+) -> Result<Vec<Bytes>> {
+    let header = data.get(..HEADER_LEN).unwrap_or_default();
+    let opener = ChunkOpener::layered(keys, &identity(owner, seg.part), header)?;
+    let chunks = chunks_for_range(seg.len, local.start, local.end);
+    let span = sealed_span(opener.layout(), seg.len, &chunks);
+    let sealed = usize::try_from(span.start)
+        .ok()
+        .zip(usize::try_from(span.end).ok())
+        .and_then(|(a, b)| data.get(a..b))
+        .ok_or_else(|| EngineError::Internal("inline object shorter than its size".into()))?;
+    open_chunks(&opener, seg.len, chunks, sealed.to_vec(), local)
+}
+
+/// Byte range in the blob of the sealed chunks `chunks`.
+fn sealed_span(layout: Layout, plain_len: u64, chunks: &Range<u64>) -> Range<u64> {
+    let start = layout.chunk_file_offset(chunks.start);
+    let len: u64 = chunks
+        .clone()
+        .map(|i| layout.chunk_sealed_len(plain_len, i) as u64)
+        .sum();
+    start..start + len
+}
+
+/// Opens, in place, the sealed chunks `chunks` held back to back in `buf`;
+/// returns the parts of `wanted` (segment plaintext offsets) as slices of it.
+fn open_chunks(
+    opener: &ChunkOpener,
+    plain_len: u64,
+    chunks: Range<u64>,
+    mut buf: Vec<u8>,
+    wanted: Range<u64>,
+) -> Result<Vec<Bytes>> {
+    let last = strongbox_crypto::chunk_count(plain_len) - 1;
+    let layout = opener.layout();
+    let mut spans = Vec::new();
+    let mut pos = 0usize;
+    for index in chunks {
+        let sealed_len = layout.chunk_sealed_len(plain_len, index);
+        let sealed = buf
+            .get_mut(pos..pos + sealed_len)
+            .ok_or_else(|| EngineError::Internal(format!("chunk {index} is short")))?;
+        let n = opener.open_slice(index, index == last, sealed)? as u64;
+        let chunk_start = index * CHUNK_SIZE as u64;
+        let from = wanted.start.saturating_sub(chunk_start).min(n) as usize;
+        let to = wanted.end.saturating_sub(chunk_start).min(n) as usize;
+        if from < to {
+            spans.push(pos + from..pos + to);
+        }
+        pos += sealed_len;
+    }
+    let bytes = Bytes::from(buf);
+    Ok(spans.into_iter().map(|r| bytes.slice(r)).collect())
+}
+
+/// A blob file being read: opened, with its header checked, on the first batch.
+struct OpenBlob {
+    file: std::fs::File,
+    opener: ChunkOpener,
+}
+
+/// Streams `local` of a segment stored in a blob file; false when the client went away.
 async fn send_segment(
     blobs: &BlobStore,
-    keys: &[&DataKey],
+    keys: &Arc<crate::ObjectKeys>,
     owner: &Owner,
     seg: &SegmentPlan,
     local: Range<u64>,
     tx: &tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
-) -> Result<()> {
-    let path = blobs.path_of(&seg.blob_id);
-    let file = tokio::task::spawn_blocking(move || std::fs::File::open(path))
-        .await
-        .map_err(|e| EngineError::Internal(e.to_string()))?
-        .map_err(|e| EngineError::Internal(format!("open blob: {e}")))?;
-    let file = Arc::new(file);
-    let mut header = [0u8; HEADER_LEN];
-    let f = Arc::clone(&file);
-    let header = tokio::task::spawn_blocking(move || f.read_exact_at(&mut header, 0).map(|()| header))
-        .await
-        .map_err(|e| EngineError::Internal(e.to_string()))?
-        .map_err(|e| EngineError::Internal(format!("read blob header: {e}")))?;
-    let identity = ObjectIdentity {
-        bucket: &owner.bucket,
-        key: &owner.key,
-        version: &owner.version,
-        part: seg.part,
-    };
-    let opener = Arc::new(ChunkOpener::layered(keys, &identity, &header)?);
+) -> Result<bool> {
     let chunks = chunks_for_range(seg.len, local.start, local.end);
+    let mut blob: Option<Arc<OpenBlob>> = None;
     let mut next = chunks.start;
     while next < chunks.end {
         let batch = next..(next + READ_BATCH_CHUNKS).min(chunks.end);
         next = batch.end;
-        let (f, o) = (Arc::clone(&file), Arc::clone(&opener));
         let (plain_len, wanted) = (seg.len, local.clone());
-        let bytes = tokio::task::spawn_blocking(move || open_batch(&f, &o, plain_len, batch, wanted))
-            .await
-            .map_err(|e| EngineError::Internal(e.to_string()))??;
-        if tx.send(Ok(bytes)).await.is_err() {
-            return Ok(()); // client went away
+        let (path, keys, owner, part) = (blobs.path_of(&seg.blob_id), Arc::clone(keys), owner.clone(), seg.part);
+        let prior = blob.clone();
+        let (opened, frames) = tokio::task::spawn_blocking(move || -> Result<_> {
+            let blob = match prior {
+                Some(b) => b,
+                None => Arc::new(open_blob(&path, &keys.layers(), &owner, part)?),
+            };
+            let span = sealed_span(blob.opener.layout(), plain_len, &batch);
+            let mut buf = vec![0u8; (span.end - span.start) as usize];
+            blob.file
+                .read_exact_at(&mut buf, span.start)
+                .map_err(|e| EngineError::Internal(format!("read chunks {batch:?}: {e}")))?;
+            let frames = open_chunks(&blob.opener, plain_len, batch, buf, wanted)?;
+            Ok((blob, frames))
+        })
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))??;
+        blob = Some(opened);
+        if !send_all(tx, frames).await? {
+            return Ok(false);
         }
     }
-    Ok(())
+    Ok(true)
 }
 
-/// Reads and opens chunks `batch` of a blob, returning the bytes of `wanted` they hold.
-fn open_batch(
-    file: &std::fs::File,
-    opener: &ChunkOpener,
-    plain_len: u64,
-    batch: Range<u64>,
-    wanted: Range<u64>,
-) -> Result<Bytes> {
-    let last = strongbox_crypto::chunk_count(plain_len) - 1;
-    let layout: Layout = opener.layout();
-    let mut out = Vec::with_capacity(((batch.end - batch.start) as usize) * CHUNK_SIZE);
-    let mut buf = Vec::with_capacity(CHUNK_SIZE + MAX_OVERHEAD);
-    for index in batch {
-        let n = chunk_plain_len(plain_len, index);
-        buf.resize(layout.chunk_sealed_len(plain_len, index), 0);
-        file.read_exact_at(&mut buf, layout.chunk_file_offset(index))
-            .map_err(|e| EngineError::Internal(format!("read chunk {index}: {e}")))?;
-        opener.open(index, index == last, &mut buf)?;
-        let chunk_start = index * CHUNK_SIZE as u64;
-        let from = wanted.start.saturating_sub(chunk_start).min(n as u64) as usize;
-        let to = (wanted.end - chunk_start).min(n as u64) as usize;
-        out.extend_from_slice(buf.get(from..to).unwrap_or_default());
-    }
-    Ok(Bytes::from(out))
+fn open_blob(path: &std::path::Path, keys: &[&DataKey], owner: &Owner, part: u32) -> Result<OpenBlob> {
+    let file = std::fs::File::open(path).map_err(|e| EngineError::Internal(format!("open blob: {e}")))?;
+    let mut header = [0u8; HEADER_LEN];
+    file.read_exact_at(&mut header, 0)
+        .map_err(|e| EngineError::Internal(format!("read blob header: {e}")))?;
+    let opener = ChunkOpener::layered(keys, &identity(owner, part), &header)?;
+    Ok(OpenBlob { file, opener })
 }

@@ -43,8 +43,21 @@ fn object(bucket: &str, key: &str, blob: &str) -> ObjectRecord {
                 part_number: 0,
                 etag: "abc".into(),
                 checksum: None,
+                ..Default::default()
             }],
         },
+    }
+}
+
+fn bucket(name: &str) -> BucketRecord {
+    BucketRecord {
+        name: name.into(),
+        owner: acct("111122223333"),
+        region: "us-east-1".into(),
+        created_ms: 1,
+        tags: None,
+        policy: None,
+        encryption: None,
     }
 }
 
@@ -53,6 +66,8 @@ pub async fn run_all(store: &dyn MetaStore) {
     accounts_and_credentials(store).await;
     buckets(store).await;
     objects_and_listing(store).await;
+    inline_objects(store).await;
+    concurrent_writes(store).await;
     multipart(store).await;
     iam::run(store).await;
     kms::run(store).await;
@@ -145,15 +160,7 @@ async fn buckets(s: &dyn MetaStore) {
 }
 
 async fn objects_and_listing(s: &dyn MetaStore) {
-    let b = BucketRecord {
-        name: "b2".into(),
-        owner: acct("111122223333"),
-        region: "us-east-1".into(),
-        created_ms: 1,
-        tags: None,
-        policy: None,
-        encryption: None,
-    };
+    let b = bucket("b2");
     assert!(s.create_bucket(&b).await.is_ok());
     let first = object("b2", "a/1", "blob1");
     assert_eq!(
@@ -244,6 +251,115 @@ async fn objects_and_listing(s: &dyn MetaStore) {
     assert_eq!(s.set_object_tags("b2", "missing", &[]).await.ok(), Some(false));
     let refs = s.referenced_blobs().await.unwrap_or_default();
     assert!(refs.contains("blob2") && !refs.contains("blob1"));
+}
+
+fn inline(bucket: &str, key: &str, id: &str, data: &'static [u8]) -> ObjectRecord {
+    let mut o = object(bucket, key, id);
+    if let Some(seg) = o.doc.segments.first_mut() {
+        seg.inline = true;
+        seg.data = Some(bytes::Bytes::from_static(data));
+    }
+    o
+}
+
+fn inline_data(o: Option<ObjectRecord>) -> Option<Vec<u8>> {
+    o?.doc.segments.first()?.data.as_ref().map(|d| d.to_vec())
+}
+
+/// Small objects whose sealed bytes live in the store: written with the
+/// record, read back with it, and gone with it.
+async fn inline_objects(s: &dyn MetaStore) {
+    let b = bucket("inl");
+    assert!(s.create_bucket(&b).await.is_ok());
+    assert!(
+        s.put_object(&inline("inl", "k", "i1", b"one"), &Expect::Any)
+            .await
+            .is_ok()
+    );
+    assert_eq!(
+        inline_data(s.get_object("inl", "k").await.ok().flatten()),
+        Some(b"one".to_vec())
+    );
+    let tags = vec![Tag {
+        key: "t".into(),
+        value: "v".into(),
+    }];
+    assert_eq!(s.set_object_tags("inl", "k", &tags).await.ok(), Some(true));
+    assert_eq!(
+        inline_data(s.get_object("inl", "k").await.ok().flatten()),
+        Some(b"one".to_vec()),
+        "rewriting the record keeps its bytes"
+    );
+    let replaced = s.put_object(&inline("inl", "k", "i2", b"two"), &Expect::Any).await;
+    let Ok(Written::Done(Some(old))) = replaced else {
+        unreachable!("replace returns the old record: {replaced:?}")
+    };
+    assert_eq!(
+        old.blob_ids().count(),
+        0,
+        "an inline segment has no blob file to release"
+    );
+    assert_eq!(
+        inline_data(s.get_object("inl", "k").await.ok().flatten()),
+        Some(b"two".to_vec())
+    );
+    // The replaced bytes are gone: a record pointing at them again finds nothing.
+    let mut stale = inline("inl", "stale", "i1", b"");
+    if let Some(seg) = stale.doc.segments.first_mut() {
+        seg.data = None;
+    }
+    assert!(s.put_object(&stale, &Expect::Any).await.is_ok());
+    assert!(
+        s.get_object("inl", "stale").await.is_err(),
+        "bytes of a replaced inline object must be deleted with it"
+    );
+    assert!(s.delete_object("inl", "stale").await.is_ok());
+    assert!(s.delete_object("inl", "k").await.ok().flatten().is_some());
+    assert!(s.put_object(&stale, &Expect::Any).await.is_ok());
+    let mut again = stale.clone();
+    again.key = "k".into();
+    if let Some(seg) = again.doc.segments.first_mut() {
+        seg.blob_id = "i2".into();
+    }
+    assert!(s.put_object(&again, &Expect::Any).await.is_ok());
+    assert!(
+        s.get_object("inl", "k").await.is_err(),
+        "bytes of a deleted inline object must be deleted with it"
+    );
+    for k in ["k", "stale"] {
+        assert!(s.delete_object("inl", k).await.is_ok());
+    }
+}
+
+/// Many writers at once (the group commit path): each sees its own outcome,
+/// conditions are checked against the writes committed before it, and a
+/// failing write does not undo the others in its batch.
+async fn concurrent_writes(s: &dyn MetaStore) {
+    let writes = (0..64).map(|i| {
+        let o = object("b2", &format!("c/{i:02}"), &format!("cb{i}"));
+        async move { s.put_object(&o, &Expect::Absent).await }
+    });
+    let results = futures::future::join_all(writes).await;
+    assert!(
+        results.iter().all(|r| matches!(r, Ok(Written::Done(None)))),
+        "{results:?}"
+    );
+    // The same key 16 times under If-None-Match: exactly one wins.
+    let racers = (0..16).map(|i| {
+        let o = object("b2", "c/race", &format!("race{i}"));
+        async move { s.put_object(&o, &Expect::Absent).await }
+    });
+    let results = futures::future::join_all(racers).await;
+    let won = results.iter().filter(|r| matches!(r, Ok(Written::Done(_)))).count();
+    let lost = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Written::ConditionFailed)))
+        .count();
+    assert_eq!((won, lost), (1, 15), "{results:?}");
+    let deletes = (0..64).map(|i| async move { s.delete_object("b2", &format!("c/{i:02}")).await });
+    let results = futures::future::join_all(deletes).await;
+    assert!(results.iter().all(|r| matches!(r, Ok(Some(_)))), "{results:?}");
+    assert!(s.delete_object("b2", "c/race").await.is_ok());
 }
 
 async fn multipart(s: &dyn MetaStore) {

@@ -115,7 +115,7 @@ pub struct EncryptionRecord {
 }
 
 /// One stored blob of an object: the whole object, or one multipart part.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Segment {
     pub blob_id: String,
     pub size: u64,
@@ -124,6 +124,14 @@ pub struct Segment {
     /// Part ETag (hex MD5, no quotes).
     pub etag: String,
     pub checksum: Option<String>,
+    /// The sealed bytes live in the metadata store (small objects), keyed
+    /// by `blob_id`, not in a blob file: one commit makes them durable.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inline: bool,
+    /// An inline segment's sealed bytes: given to `put_object`, filled in by
+    /// `get_object`; never part of the JSON document.
+    #[serde(skip)]
+    pub data: Option<bytes::Bytes>,
 }
 
 /// The JSON document of an object row.
@@ -152,8 +160,13 @@ pub struct ObjectRecord {
 }
 
 impl ObjectRecord {
+    /// The blob files this object's bytes live in (inline segments have none).
     pub fn blob_ids(&self) -> impl Iterator<Item = &str> {
-        self.doc.segments.iter().map(|s| s.blob_id.as_str())
+        self.doc
+            .segments
+            .iter()
+            .filter(|s| !s.inline)
+            .map(|s| s.blob_id.as_str())
     }
 }
 

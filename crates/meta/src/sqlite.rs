@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use strongbox_types::AccountId;
 
+mod group;
 mod iam;
 mod iam_managed;
 mod iam_policies;
@@ -22,7 +23,7 @@ mod rotate;
 const READERS: usize = 4;
 
 /// Schema version stored in `PRAGMA user_version`. DO NOT CHANGE without a migration.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS accounts(
@@ -40,6 +41,7 @@ CREATE TABLE IF NOT EXISTS objects(
   bucket TEXT NOT NULL, key BLOB NOT NULL, version_id TEXT NOT NULL, size INTEGER NOT NULL,
   etag TEXT NOT NULL, last_modified_ms INTEGER NOT NULL, doc TEXT NOT NULL,
   PRIMARY KEY(bucket, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS object_data(id TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS uploads(
   upload_id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key BLOB NOT NULL, initiated_ms INTEGER NOT NULL,
   owner TEXT NOT NULL, doc TEXT NOT NULL);
@@ -54,6 +56,8 @@ pub struct SqliteStore {
     writer: Arc<Mutex<Connection>>,
     readers: Arc<Vec<Mutex<Connection>>>,
     next_reader: AtomicUsize,
+    /// Object writes waiting for the next group commit.
+    queue: group::Queue,
 }
 
 impl SqliteStore {
@@ -83,6 +87,7 @@ impl SqliteStore {
         ensure_column(&writer, "credentials", "created_ms", "INTEGER NOT NULL DEFAULT 0")?;
         // v2 -> v3: bucket default encryption.
         ensure_column(&writer, "buckets", "encryption", "TEXT")?;
+        // v3 -> v4: the object_data table (inline small objects), created by SCHEMA.
         writer.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         let readers = (0..READERS)
             .map(|_| open_connection(path).map(Mutex::new))
@@ -91,6 +96,7 @@ impl SqliteStore {
             writer: Arc::new(Mutex::new(writer)),
             readers: Arc::new(readers),
             next_reader: AtomicUsize::new(0),
+            queue: Arc::default(),
         })
     }
 
@@ -116,21 +122,43 @@ impl SqliteStore {
     {
         let readers = Arc::clone(&self.readers);
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
-        run_blocking(move || {
-            let n = readers.len();
-            let pick = (0..n).find_map(|i| readers.get((start + i) % n).and_then(|m| m.try_lock().ok()));
-            let guard = match pick {
-                Some(g) => g,
-                None => readers
-                    .get(start % n.max(1))
-                    .ok_or_else(|| MetaError::Task("no reader connection".into()))?
-                    .lock()
-                    .map_err(|_| MetaError::Task("reader lock poisoned".into()))?,
-            };
-            retry_busy(|| f(&guard))
-        })
-        .await
+        run_blocking(move || with_reader(&readers, start, f)).await
     }
+
+    /// A point lookup (one row by primary key, from the page cache in the
+    /// common case) run on the calling thread: a hop to the blocking pool
+    /// and back costs more than the query, and hot paths make several.
+    fn lookup<R, F>(&self, f: F) -> Result<R>
+    where
+        F: Fn(&Connection) -> Result<R>,
+    {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        with_reader(&self.readers, start, f)
+    }
+
+    /// Runs `work` in the next group commit (see [`group`]).
+    async fn write_grouped<R, F>(&self, work: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R> + Send + 'static,
+    {
+        group::submit(&self.writer, &self.queue, work).await
+    }
+}
+
+/// Runs `f` on a free reader connection (waiting for one only when all are busy).
+fn with_reader<R>(readers: &[Mutex<Connection>], start: usize, f: impl Fn(&Connection) -> Result<R>) -> Result<R> {
+    let n = readers.len();
+    let pick = (0..n).find_map(|i| readers.get((start + i) % n).and_then(|m| m.try_lock().ok()));
+    let guard = match pick {
+        Some(g) => g,
+        None => readers
+            .get(start % n.max(1))
+            .ok_or_else(|| MetaError::Task("no reader connection".into()))?
+            .lock()
+            .map_err(|_| MetaError::Task("reader lock poisoned".into()))?,
+    };
+    retry_busy(|| f(&guard))
 }
 
 /// Attempts for an operation that SQLite answers with SQLITE_BUSY/LOCKED
@@ -248,19 +276,59 @@ fn get_object_tx(conn: &Connection, bucket: &str, key: &str) -> Result<Option<Ob
 
 fn put_object_tx(conn: &Connection, o: &ObjectRecord) -> Result<Option<ObjectRecord>> {
     let old = get_object_tx(conn, &o.bucket, &o.key)?;
-    conn.execute(
-        &format!("INSERT OR REPLACE INTO objects({OBJECT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
-        params![
-            o.bucket,
-            o.key.as_bytes(),
-            o.version_id,
-            i64::try_from(o.size).unwrap_or(i64::MAX),
-            o.etag,
-            o.last_modified_ms,
-            to_json(&o.doc)?
-        ],
-    )?;
+    conn.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO objects({OBJECT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    ))?
+    .execute(params![
+        o.bucket,
+        o.key.as_bytes(),
+        o.version_id,
+        i64::try_from(o.size).unwrap_or(i64::MAX),
+        o.etag,
+        o.last_modified_ms,
+        to_json(&o.doc)?
+    ])?;
+    for seg in o.doc.segments.iter().filter(|s| s.inline) {
+        // A rewrite of the record itself (tags) carries no bytes: they stay.
+        if let Some(data) = &seg.data {
+            conn.prepare_cached("INSERT OR REPLACE INTO object_data(id, data) VALUES (?1, ?2)")?
+                .execute(params![seg.blob_id, data.as_ref()])?;
+        }
+    }
+    if let Some(old) = &old {
+        drop_inline(conn, old, Some(o))?;
+    }
     Ok(old)
+}
+
+/// Deletes the inline bytes of `old` that `new` (its replacement) does not keep.
+fn drop_inline(conn: &Connection, old: &ObjectRecord, new: Option<&ObjectRecord>) -> Result<()> {
+    for seg in old.doc.segments.iter().filter(|s| s.inline) {
+        let kept = new.is_some_and(|n| n.doc.segments.iter().any(|s| s.inline && s.blob_id == seg.blob_id));
+        if !kept {
+            conn.prepare_cached("DELETE FROM object_data WHERE id = ?1")?
+                .execute(params![seg.blob_id])?;
+        }
+    }
+    Ok(())
+}
+
+/// Fills in the sealed bytes of the object's inline segments.
+fn load_inline(conn: &Connection, o: &mut ObjectRecord) -> Result<()> {
+    for seg in o.doc.segments.iter_mut().filter(|s| s.inline) {
+        let data: Vec<u8> = conn
+            .prepare_cached("SELECT data FROM object_data WHERE id = ?1")?
+            .query_row(params![seg.blob_id], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| {
+                MetaError::Corrupt(format!(
+                    "inline data {} of {}/{} is missing",
+                    seg.blob_id, o.bucket, o.key
+                ))
+            })?;
+        seg.data = Some(bytes::Bytes::from(data));
+    }
+    Ok(())
 }
 
 const PART_COLS: &str = "upload_id, part_number, blob_id, size, etag, checksum, last_modified_ms";
@@ -400,21 +468,20 @@ impl MetaStore for SqliteStore {
     }
 
     async fn get_credential(&self, access_key: &str) -> Result<Option<Credential>> {
-        let ak = access_key.to_owned();
-        self.read(move |c| {
+        self.lookup(|c| {
             let raw = c
-                .query_row(
+                .prepare_cached(
                     "SELECT access_key, account_id, secret_sealed, is_root, active, user_name FROM credentials WHERE access_key = ?1",
-                    params![ak],
-                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
-                )
+                )?
+                .query_row(params![access_key], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+                })
                 .optional()?;
             raw.map(|(access_key, account, secret_sealed, is_root, active, user_name)| {
                 Ok(Credential { access_key, account_id: account_id(account)?, secret_sealed, is_root, active, user_name })
             })
             .transpose()
         })
-        .await
     }
 
     async fn create_bucket(&self, b: &BucketRecord) -> Result<CreateBucket> {
@@ -451,18 +518,13 @@ impl MetaStore for SqliteStore {
     }
 
     async fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>> {
-        let name = name.to_owned();
-        self.read(move |c| {
-            c.query_row(
-                &format!("SELECT {BUCKET_COLUMNS} FROM buckets WHERE name = ?1"),
-                params![name],
-                raw_bucket,
-            )
-            .optional()?
-            .map(bucket_from_raw)
-            .transpose()
+        self.lookup(|c| {
+            c.prepare_cached(&format!("SELECT {BUCKET_COLUMNS} FROM buckets WHERE name = ?1"))?
+                .query_row(params![name], raw_bucket)
+                .optional()?
+                .map(bucket_from_raw)
+                .transpose()
         })
-        .await
     }
 
     async fn list_buckets(&self, owner: &str) -> Result<Vec<BucketRecord>> {
@@ -533,34 +595,33 @@ impl MetaStore for SqliteStore {
 
     async fn put_object(&self, o: &ObjectRecord, expect: &Expect) -> Result<Written<Option<ObjectRecord>>> {
         let (o, expect) = (o.clone(), expect.clone());
-        self.write(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            if !expect.holds(get_object_tx(&tx, &o.bucket, &o.key)?.as_ref()) {
+        self.write_grouped(move |c| {
+            if !expect.holds(get_object_tx(c, &o.bucket, &o.key)?.as_ref()) {
                 return Ok(Written::ConditionFailed);
             }
-            let old = put_object_tx(&tx, &o)?;
-            tx.commit()?;
-            Ok(Written::Done(old))
+            Ok(Written::Done(put_object_tx(c, &o)?))
         })
         .await
     }
 
     async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>> {
-        let (bucket, key) = (bucket.to_owned(), key.to_owned());
-        self.read(move |c| get_object_tx(c, &bucket, &key)).await
+        self.lookup(|c| {
+            let Some(mut o) = get_object_tx(c, bucket, key)? else {
+                return Ok(None);
+            };
+            load_inline(c, &mut o)?;
+            Ok(Some(o))
+        })
     }
 
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>> {
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
-        self.write(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let old = get_object_tx(&tx, &bucket, &key)?;
-            if old.is_some() {
-                tx.execute(
-                    "DELETE FROM objects WHERE bucket = ?1 AND key = ?2",
-                    params![bucket, key.as_bytes()],
-                )?;
-                tx.commit()?;
+        self.write_grouped(move |c| {
+            let old = get_object_tx(c, &bucket, &key)?;
+            if let Some(old) = &old {
+                c.prepare_cached("DELETE FROM objects WHERE bucket = ?1 AND key = ?2")?
+                    .execute(params![bucket, key.as_bytes()])?;
+                drop_inline(c, old, None)?;
             }
             Ok(old)
         })

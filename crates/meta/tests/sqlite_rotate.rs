@@ -98,6 +98,7 @@ fn object(bucket: &str, key: &str, encryption: EncryptionRecord) -> ObjectRecord
                 part_number: 0,
                 etag: "abc".into(),
                 checksum: None,
+                ..Default::default()
             }],
         },
     }
