@@ -25,7 +25,7 @@ const WRITE_BATCH: usize = 1 << 20;
 /// metadata store when the caller allows it.
 pub(crate) const INLINE_MAX: usize = 128 * 1024;
 /// Body frames queued to each pipeline thread; bounds memory per upload.
-const PIPELINE_DEPTH: usize = 8;
+const PIPELINE_DEPTH: usize = 4;
 
 /// Where a staged body's sealed bytes are.
 pub(crate) enum Stored {
