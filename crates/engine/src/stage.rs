@@ -158,10 +158,7 @@ where
             return Err(EngineError::EntityTooLarge);
         }
         mode = match mode {
-            Mode::Piped(mut p) => {
-                p.send(data).await?;
-                Mode::Piped(p)
-            }
+            Mode::Piped(p) => Mode::Piped(p.send(data).await?),
             Mode::Here(mut here) => {
                 let (hashing, sealing) = &mut *here;
                 hashing.update(&data);
@@ -249,22 +246,19 @@ impl Pipeline {
         }
     }
 
-    async fn send(&mut self, data: Bytes) -> Result<()> {
-        // A closed channel means the thread stopped on an error, which `finish` reports.
+    async fn send(self, data: Bytes) -> Result<Self> {
         let hashed = self.to_hash.send(data.clone()).await;
         let sealed = self.to_seal.send(data).await;
-        if hashed.is_err() || sealed.is_err() {
-            return Err(self.failure().await);
+        if hashed.is_ok() && sealed.is_ok() {
+            return Ok(self);
         }
-        Ok(())
-    }
-
-    async fn failure(&mut self) -> EngineError {
-        match (&mut self.sealer).await {
-            Ok(Err(e)) => e,
-            Ok(Ok(_)) => EngineError::Internal("the sealing thread stopped early".into()),
-            Err(e) => EngineError::Internal(format!("sealing thread: {e}")),
-        }
+        // A closed channel means its thread stopped early. `finish` closes
+        // both channels first, so the other thread ends and cannot hang us,
+        // and reports why.
+        Err(match self.finish().await {
+            Err(e) => e,
+            Ok(_) => EngineError::Internal("a pipeline thread stopped early".into()),
+        })
     }
 
     async fn finish(self) -> Result<(BlobWriter, Hashing)> {
