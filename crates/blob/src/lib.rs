@@ -65,13 +65,8 @@ impl BlobStore {
     }
 
     /// Starts a new blob; bytes go to a temporary file until [`BlobWriter::commit`].
-    pub async fn create(&self) -> Result<BlobWriter> {
-        let store = self.clone();
-        blocking(move || store.create_blocking()).await
-    }
-
-    /// [`BlobStore::create`] for callers already on a blocking thread.
-    pub fn create_blocking(&self) -> Result<BlobWriter> {
+    /// Blocking: the writer is meant to live on a blocking thread.
+    pub fn create(&self) -> Result<BlobWriter> {
         let id = new_id()?;
         let tmp = self.tmp_dir().join(format!("{id}.tmp"));
         let file = std::fs::OpenOptions::new()
@@ -140,7 +135,9 @@ impl BlobStore {
     }
 }
 
-fn new_id() -> Result<String> {
+/// A new random blob id (32 hex characters). Inline objects, whose bytes
+/// live in the metadata store, take their ids from the same space.
+pub fn new_id() -> Result<String> {
     use ring::rand::SecureRandom;
     let mut bytes = [0u8; 16];
     ring::rand::SystemRandom::new()
@@ -289,7 +286,7 @@ mod tests {
     async fn committed_blob_is_readable_and_uncommitted_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let store = BlobStore::open(dir.path()).await.unwrap();
-        let mut w = store.create().await.unwrap();
+        let mut w = store.create().unwrap();
         w.write_all(b"hello").unwrap();
         let id = w.commit().await.unwrap();
         let mut s = String::new();
@@ -302,7 +299,7 @@ mod tests {
             .unwrap();
         assert_eq!(s, "hello");
 
-        let mut w = store.create().await.unwrap();
+        let mut w = store.create().unwrap();
         w.write_all(b"partial").unwrap();
         drop(w);
         assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
@@ -313,10 +310,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = BlobStore::open(dir.path()).await.unwrap();
         std::fs::write(dir.path().join("tmp/left.tmp"), b"x").unwrap();
-        let mut keep = store.create().await.unwrap();
+        let mut keep = store.create().unwrap();
         keep.write_all(b"k").unwrap();
         let keep = keep.commit().await.unwrap();
-        let mut orphan = store.create().await.unwrap();
+        let mut orphan = store.create().unwrap();
         orphan.write_all(b"o").unwrap();
         let orphan = orphan.commit().await.unwrap();
         let store = BlobStore::open(dir.path()).await.unwrap();

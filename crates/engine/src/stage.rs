@@ -49,7 +49,7 @@ impl Stored {
         match self {
             Stored::File(writer) => Ok((writer.commit().await?, None)),
             Stored::Inline(bytes) => {
-                let id = strongbox_types::random_hex(&strongbox_crypto::random_bytes(16)?);
+                let id = strongbox_blob::new_id()?;
                 Ok((id, Some(Bytes::from(bytes))))
             }
         }
@@ -192,7 +192,7 @@ where
     }
     let blobs = blobs.clone();
     let writer = blocking(move || {
-        let mut writer = blobs.create_blocking()?;
+        let mut writer = blobs.create()?;
         writer.write_all(&sealed)?;
         Ok(writer)
     })
@@ -229,7 +229,7 @@ impl Pipeline {
             hashing
         });
         let sealer = tokio::task::spawn_blocking(move || {
-            let mut writer = blobs.create_blocking()?;
+            let mut writer = blobs.create()?;
             sealing.write_ready(&mut writer)?;
             while let Some(data) = seal_rx.blocking_recv() {
                 sealing.push(&data)?;
