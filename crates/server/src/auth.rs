@@ -5,7 +5,8 @@ use crate::context::{AuthType, ConnInfo, RequestContext, RequestId};
 use crate::metrics::OpSlot;
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
-use s3s::{S3Result, s3_error};
+use s3s::dto::PostObjectInput;
+use s3s::{S3Request, S3Result, s3_error};
 use std::sync::Arc;
 use std::time::SystemTime;
 use strongbox_crypto::RootKey;
@@ -114,8 +115,70 @@ impl S3Access for Gate {
             s3s::path::S3Path::Object { bucket, key } => (Some(bucket.to_string()), Some(key.to_string())),
             s3s::path::S3Path::Root => (None, None),
         };
+        if operation == "PostObject" {
+            // A browser form names its key and its SSE/ACL/tagging "headers" in
+            // form fields that s3s has not parsed yet: decided in `post_object`
+            // below, which s3s calls with them before the handler runs.
+            cx.extensions_mut().insert(ctx);
+            return Ok(());
+        }
+        let target = Target {
+            bucket: bucket_name.as_deref(),
+            key: key.as_deref(),
+            versioned: query_has(cx.uri(), "versionId"),
+        };
+        let decision = self.decide(&mut ctx, cx.headers(), cx.uri(), target).await;
+        cx.extensions_mut().insert(ctx);
+        decision
+    }
+
+    /// POST Object: the same decision as PutObject, on the form's key, with
+    /// the condition keys the form's fields give (as AWS: a form field
+    /// `x-amz-server-side-encryption` is `s3:x-amz-server-side-encryption`).
+    async fn post_object(&self, req: &mut S3Request<PostObjectInput>) -> S3Result<()> {
+        let Some(mut ctx) = req.extensions.remove::<RequestContext>() else {
+            tracing::error!("a POST form reached its authorization without a request context");
+            return Err(s3_error!(AccessDenied, "Access Denied"));
+        };
+        let headers = crate::post_form::condition_headers(&req.headers, &req.input);
+        let target = Target {
+            bucket: Some(req.input.bucket.as_str()),
+            key: Some(req.input.key.as_str()),
+            versioned: false,
+        };
+        let decision = self.decide(&mut ctx, &headers, &req.uri, target).await;
+        if decision.is_ok() {
+            ctx.form_authorized = true;
+        }
+        req.extensions.insert(ctx);
+        decision
+    }
+}
+
+/// What a request acts on, as the gate decides it.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    bucket: Option<&'a str>,
+    key: Option<&'a str>,
+    versioned: bool,
+}
+
+impl Gate {
+    /// The one authorization decision of an S3 request: loads the bucket, the
+    /// caller's identity policies and the bucket policy, builds the condition
+    /// keys from `headers`, and asks the policy engine for every action the
+    /// operation needs. Stores the keys in `ctx` for decisions handlers make.
+    async fn decide(
+        &self,
+        ctx: &mut RequestContext,
+        headers: &http::HeaderMap,
+        uri: &http::Uri,
+        target: Target<'_>,
+    ) -> S3Result<()> {
+        let operation = ctx.operation.clone();
+        let (bucket_name, key) = (target.bucket, target.key);
         let creating = operation == "CreateBucket";
-        let bucket = match &bucket_name {
+        let bucket = match bucket_name {
             Some(b) if !creating => self.meta.get_bucket(b).await.map_err(internal)?,
             _ => None,
         };
@@ -126,9 +189,9 @@ impl S3Access for Gate {
             .map(|b| b.owner.as_str().to_owned())
             .or_else(|| ctx.principal.account().map(|a| a.as_str().to_owned()));
         let mut keys = crate::conditions::condition_keys(
-            &ctx,
-            cx.headers(),
-            cx.uri(),
+            ctx,
+            headers,
+            uri,
             &self.region,
             bucket.as_ref().map(|b| b.owner.as_str()),
         );
@@ -141,24 +204,23 @@ impl S3Access for Gate {
             .iter()
             .chain(ctx.identity.iter())
             .any(|p| p.uses_existing_tags);
-        if let (true, Some(b), Some(k)) = (needs_tags, &bucket, &key)
+        if let (true, Some(b), Some(k)) = (needs_tags, &bucket, key)
             && let Some(object) = self.meta.get_object(&b.name, k).await.map_err(internal)?
         {
             for tag in &object.doc.tags {
                 keys.insert(&format!("s3:ExistingObjectTag/{}", tag.key), &tag.value);
             }
         }
-        let versioned = query_has(cx.uri(), "versionId");
-        let verdicts: Vec<Verdict> = match crate::actions::required(&operation, versioned) {
+        let verdicts: Vec<Verdict> = match crate::actions::required(&operation, target.versioned) {
             // Decided by the handler: per key (DeleteObjects, as AWS does), or
             // with s3:LocationConstraint from the body (CreateBucket).
             Some(_) if operation == "DeleteObjects" || creating => vec![Verdict::Allow { by: Vec::new() }],
             Some(required) => required
                 .iter()
                 .map(|r| {
-                    let resource = crate::actions::resource_arn(r.resource, bucket_name.as_deref(), key.as_deref());
+                    let resource = crate::actions::resource_arn(r.resource, bucket_name, key);
                     decide(
-                        &ctx,
+                        ctx,
                         &keys,
                         r.action,
                         &resource,
@@ -178,7 +240,6 @@ impl S3Access for Gate {
                 allowed = true;
             } else if allowed && !same_account {
                 tracing::debug!(request_id = %ctx.request_id, %operation, "bucket policy call from another account");
-                cx.extensions_mut().insert(ctx);
                 return Err(s3_error!(
                     MethodNotAllowed,
                     "The specified method is not allowed against this resource."
@@ -187,7 +248,6 @@ impl S3Access for Gate {
         }
         tracing::debug!(request_id = %ctx.request_id, %operation, ?verdicts, "authorization");
         ctx.conditions = keys;
-        cx.extensions_mut().insert(ctx);
         if allowed {
             Ok(())
         } else {
@@ -282,6 +342,7 @@ fn build_context(cx: &mut S3AccessContext<'_>, principal: Principal, operation: 
         time: now,
         conditions: Default::default(),
         identity: Default::default(),
+        form_authorized: false,
     }
 }
 

@@ -186,6 +186,7 @@ mod tests {
             time: UNIX_EPOCH + std::time::Duration::from_secs(1_795_341_360),
             conditions: ContextKeys::new(),
             identity: Default::default(),
+            form_authorized: false,
         }
     }
 

@@ -74,6 +74,9 @@ pub struct RequestContext {
     /// that authorize more (a copy's source, each key of DeleteObjects)
     /// decide with the same ones.
     pub identity: crate::authz::Identity,
+    /// A POST form's upload was authorized on its key and form fields (the
+    /// gate's `post_object` hook); a PostObject handler refuses without it.
+    pub form_authorized: bool,
 }
 
 /// The request id, assigned by the outer service before anything else runs.

@@ -3,6 +3,7 @@
 //! and metrics endpoints, and per-request metrics. Other protocols are routed
 //! here, before s3s: IAM (SigV4 scope `iam`) and KMS (`X-Amz-Target:
 //! TrentService.*`) now; STS, S3 Control and CORS later.
+use crate::aws_errors::xml_escape;
 use crate::context::{ConnInfo, RequestId};
 use crate::metrics::{Metrics, OpSlot};
 use bytes::Bytes;
@@ -65,6 +66,7 @@ impl Outer {
         let bytes_in = declared_len(req.headers(), true);
         let resource = req.uri().path().to_owned();
         let is_head = req.method() == Method::HEAD;
+        let facts = crate::aws_errors::RequestFacts::of(req.method(), req.uri(), req.headers());
         req.extensions_mut().insert(conn);
         req.extensions_mut().insert(RequestId(request_id.clone()));
         req.extensions_mut().insert(op.clone());
@@ -85,7 +87,10 @@ impl Outer {
             *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
         }
         let resp = if resp.status().is_client_error() || resp.status().is_server_error() {
-            let mut resp = decorate_error(resp, &resource, &request_id).await;
+            let mut resp = decorate_error(resp, &resource, &request_id, |code, message| {
+                crate::aws_errors::rewrite(&facts, code, message, &self.iam.region)
+            })
+            .await;
             if bytes_in > 0 {
                 // Refused before its body was read: the connection cannot carry another
                 // request, so say so rather than let the client reuse it and fail.
@@ -259,14 +264,6 @@ fn with_ids(mut resp: Response<s3s::Body>, request_id: &str) -> Response<s3s::Bo
     resp
 }
 
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
-}
-
 fn error_response(status: StatusCode, code: &str, message: &str) -> Response<s3s::Body> {
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
@@ -278,8 +275,14 @@ fn error_response(status: StatusCode, code: &str, message: &str) -> Response<s3s
     r
 }
 
-/// Adds the Resource, RequestId and HostId elements AWS error bodies carry.
-async fn decorate_error(resp: Response<s3s::Body>, resource: &str, request_id: &str) -> Response<s3s::Body> {
+/// Adds the Resource, RequestId and HostId elements AWS error bodies carry,
+/// after `rewrite` (code, message) had its say on s3s' own answers.
+async fn decorate_error(
+    resp: Response<s3s::Body>,
+    resource: &str,
+    request_id: &str,
+    rewrite: impl FnOnce(&str, &str) -> Option<crate::aws_errors::Rewrite>,
+) -> Response<s3s::Body> {
     let is_xml = resp
         .headers()
         .get(header::CONTENT_TYPE)
@@ -296,7 +299,18 @@ async fn decorate_error(resp: Response<s3s::Body>, resource: &str, request_id: &
         Ok(c) => c.to_bytes(),
         Err(_) => return Response::from_parts(parts, s3s::Body::empty()),
     };
-    let text = String::from_utf8_lossy(&bytes);
+    let mut text = String::from_utf8_lossy(&bytes).into_owned();
+    if let (Some(code), Some(message)) = (element(&text, "Code"), element(&text, "Message"))
+        && let Some(r) = rewrite(&code, &message)
+    {
+        parts.status = r.status;
+        text = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{}</Code><Message>{}</Message>{}</Error>",
+            r.code,
+            xml_escape(&r.message),
+            r.extra
+        );
+    }
     let extra = format!(
         "<Resource>{}</Resource><RequestId>{request_id}</RequestId><HostId>{}</HostId></Error>",
         xml_escape(resource),
@@ -306,10 +320,25 @@ async fn decorate_error(resp: Response<s3s::Body>, resource: &str, request_id: &
         Some(pos) if !text.contains("<RequestId>") => {
             format!("{}{}", text.get(..pos).unwrap_or_default(), extra)
         }
-        _ => text.into_owned(),
+        _ => text,
     };
     parts
         .headers
         .insert(header::CONTENT_LENGTH, HeaderValue::from(new.len()));
     Response::from_parts(parts, s3s::Body::from(new))
+}
+
+/// The unescaped text of the first `<name>` element of an error body.
+fn element(xml: &str, name: &str) -> Option<String> {
+    let open = format!("<{name}>");
+    let start = xml.find(&open)? + open.len();
+    let len = xml.get(start..)?.find(&format!("</{name}>"))?;
+    let raw = xml.get(start..start + len)?;
+    Some(
+        raw.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&amp;", "&"),
+    )
 }

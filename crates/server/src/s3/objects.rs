@@ -99,6 +99,11 @@ impl StrongboxS3 {
 
     pub(super) async fn do_put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
         let ctx = context(&req)?.clone();
+        let form = ctx.operation == "PostObject";
+        if form && !ctx.form_authorized {
+            tracing::error!(request_id = %ctx.request_id, "a POST form reached PutObject without its authorization");
+            return Err(s3_error!(AccessDenied, "Access Denied"));
+        }
         let mut input = req.input;
         let key = object_key(&input.key)?;
         let requested = requested_sse!(&ctx, input)?;
@@ -155,6 +160,9 @@ impl StrongboxS3 {
         let c = ChecksumOut::of_object(&rec);
         out.checksum_type = c.kind.clone();
         set_checksums!(out, c);
+        if form {
+            return Ok(crate::post_form::response(out, &rec.etag));
+        }
         Ok(S3Response::new(out))
     }
 
