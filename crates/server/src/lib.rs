@@ -15,6 +15,7 @@ pub mod authz;
 pub mod bootstrap;
 pub mod conditions;
 pub mod context;
+pub mod fsck;
 mod host;
 mod listener;
 pub mod metrics;
