@@ -144,7 +144,7 @@ class Overwrite(PutObject):
     """A PUT over an existing object; sizes cross the inline/blob-file border both ways."""
 
     def __init__(self):
-        super().__init__("overwrite", self.size, (0, 60), overwrite=True)
+        super().__init__("overwrite", self.size, (0, 30), overwrite=True)
 
     @staticmethod
     def size(rng):
@@ -156,7 +156,7 @@ class MultipartComplete(Operation):
 
     name = "multipart"
     weight = 0.5
-    kill_window_ms = (0, 15)
+    kill_window_ms = (0, 5)
 
     def plan(self, rng, model, free):
         if not free:
@@ -191,6 +191,12 @@ class MultipartComplete(Operation):
         listed = set()
         for page in client.get_paginator("list_multipart_uploads").paginate(Bucket=bucket):
             listed.update(u["UploadId"] for u in page.get("Uploads", []))
+        if acked:
+            # Later operations may have changed the key since; the upload must be gone regardless.
+            if upload in listed:
+                return [f"multipart {plan.keys[0]}: completed (acknowledged) but upload {upload} still listed"]
+            return []
+        # In flight: the last operation on its key, so the key shows its result or the old object.
         completed = observed.get(plan.keys[0]) == plan.data["version"]
         if completed and upload in listed:
             return [f"multipart {plan.keys[0]}: object completed but upload {upload} still listed"]
@@ -201,7 +207,7 @@ class MultipartComplete(Operation):
 
 class DeleteObject(Operation):
     name = "delete"
-    kill_window_ms = (0, 8)
+    kill_window_ms = (0, 4)
 
     def plan(self, rng, model, free):
         keys = present(model, free)
@@ -222,7 +228,7 @@ class DeleteObjects(Operation):
     keys (S3 promises nothing of the kind): in flight, each key is old or gone."""
 
     name = "delete_objects"
-    kill_window_ms = (0, 15)
+    kill_window_ms = (0, 8)
 
     def plan(self, rng, model, free):
         if len(free) < 2 or not present(model, free):
@@ -250,7 +256,7 @@ class CopyObject(Operation):
     (it must not change while it is read) and must stay as it was."""
 
     name = "copy"
-    kill_window_ms = (0, 60)
+    kill_window_ms = (0, 30)
 
     def plan(self, rng, model, free):
         sources = present(model, free)
@@ -275,8 +281,8 @@ class CopyObject(Operation):
 
 
 REGISTRY: list[Operation] = [
-    PutObject("put_inline", small_size, (0, 8)),
-    PutObject("put_large", large_size, (0, 400), weight=0.5),
+    PutObject("put_inline", small_size, (0, 4)),
+    PutObject("put_large", large_size, (0, 300), weight=0.5),
     Overwrite(),
     MultipartComplete(),
     DeleteObject(),
