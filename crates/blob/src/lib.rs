@@ -168,9 +168,7 @@ impl BlobFile {
         use std::io::Read;
         let file = std::fs::File::open(&self.path).map_err(io_err(&self.path))?;
         let mut buf = Vec::with_capacity(n);
-        file.take(n as u64)
-            .read_to_end(&mut buf)
-            .map_err(io_err(&self.path))?;
+        file.take(n as u64).read_to_end(&mut buf).map_err(io_err(&self.path))?;
         Ok(buf)
     }
 }

@@ -259,7 +259,11 @@ pub(crate) fn check(inv: &MetaInventory, files: &Inventory, heads: &Heads) -> Fs
     for f in &files.blobs {
         if !file_refs.contains_key(f.name.as_str()) {
             let detail = format!("{} ({} bytes) is not referenced", f.path.display(), f.len);
-            problem(ProblemKind::UnreferencedBlob, detail, Some(Garbage::File(f.path.clone())));
+            problem(
+                ProblemKind::UnreferencedBlob,
+                detail,
+                Some(Garbage::File(f.path.clone())),
+            );
         }
     }
     for t in &files.temp {
@@ -269,7 +273,11 @@ pub(crate) fn check(inv: &MetaInventory, files: &Inventory, heads: &Heads) -> Fs
     for row in &inv.inline_rows {
         if !inline_refs.contains(row.id.as_str()) {
             let detail = format!("inline row {} ({} bytes) is not referenced", row.id, row.len);
-            problem(ProblemKind::OrphanInline, detail, Some(Garbage::InlineRow(row.id.clone())));
+            problem(
+                ProblemKind::OrphanInline,
+                detail,
+                Some(Garbage::InlineRow(row.id.clone())),
+            );
         }
     }
     report
@@ -278,7 +286,9 @@ pub(crate) fn check(inv: &MetaInventory, files: &Inventory, heads: &Heads) -> Fs
 /// Checks stored bytes against the record without a key: the header, the
 /// layer count the scheme needs, and the exact length of the chunk layout.
 fn validate(head: &[u8], len: u64, r: &StoredRef) -> Result<(), String> {
-    let header = head.get(..HEADER_LEN).ok_or_else(|| format!("{len} bytes, shorter than a header"))?;
+    let header = head
+        .get(..HEADER_LEN)
+        .ok_or_else(|| format!("{len} bytes, shorter than a header"))?;
     let layout = header_layout(header).map_err(|e| format!("bad header: {e}"))?;
     let wanted = if r.scheme == "aws:kms:dsse" {
         Layout::DUAL
@@ -318,8 +328,9 @@ async fn run_repair(
         report.repair_skipped = Some("some records are unreadable, so nothing is known to be garbage".into());
         return Ok(());
     }
-    let (fix, keep): (Vec<Problem>, Vec<Problem>) =
-        std::mem::take(&mut report.problems).into_iter().partition(|p| p.kind.repairable());
+    let (fix, keep): (Vec<Problem>, Vec<Problem>) = std::mem::take(&mut report.problems)
+        .into_iter()
+        .partition(|p| p.kind.repairable());
     report.problems = keep;
     let mut rows = Vec::new();
     let mut files = Vec::new();

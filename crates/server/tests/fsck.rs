@@ -37,8 +37,14 @@ impl Stored {
 }
 
 fn body(len: usize, seed: u8) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + use<> {
-    let data: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect();
-    futures::stream::iter(data.chunks(100_000).map(|c| Ok(Bytes::copy_from_slice(c))).collect::<Vec<_>>())
+    let data: Vec<u8> = (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect();
+    futures::stream::iter(
+        data.chunks(100_000)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// Three blob-file objects (300 KiB), two inline ones (1 KiB) and a pending
@@ -64,9 +70,15 @@ async fn stored() -> Stored {
         blob: vec![],
         inline: vec![],
     };
-    for (i, (name, len)) in [("big0", 300_000), ("big1", 300_000), ("big2", 300_000), ("small0", 1024), ("small1", 1024)]
-        .into_iter()
-        .enumerate()
+    for (i, (name, len)) in [
+        ("big0", 300_000),
+        ("big1", 300_000),
+        ("big2", 300_000),
+        ("small0", 1024),
+        ("small1", 1024),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let key = ObjectKey::parse(name).unwrap();
         let o = engine
@@ -78,14 +90,24 @@ async fn stored() -> Stored {
         list.push((name.to_owned(), seg.blob_id.clone()));
     }
     let up = engine
-        .create_upload("bkt", &ObjectKey::parse("mp").unwrap(), &owner, PutOptions::default(), None)
+        .create_upload(
+            "bkt",
+            &ObjectKey::parse("mp").unwrap(),
+            &owner,
+            PutOptions::default(),
+            None,
+        )
         .await
         .unwrap();
     engine
         .upload_part("bkt", "mp", &up.upload_id, 1, body(70_000, 9), &[], |_| Ok(()))
         .await
         .unwrap();
-    assert_eq!((s.blob.len(), s.inline.len()), (3, 2), "sizes chosen for 3 files and 2 inline rows");
+    assert_eq!(
+        (s.blob.len(), s.inline.len()),
+        (3, 2),
+        "sizes chosen for 3 files and 2 inline rows"
+    );
     s
 }
 
@@ -124,7 +146,10 @@ async fn every_kind_of_damage_is_found_and_only_garbage_is_repaired() {
     s.sql("INSERT INTO object_data(id, data) VALUES ('orphan', x'00')");
     // An inline object whose row is gone, and one whose row is corrupt.
     s.sql(&format!("DELETE FROM object_data WHERE id = '{}'", s.inline[0].1));
-    s.sql(&format!("UPDATE object_data SET data = x'53425845' WHERE id = '{}'", s.inline[1].1));
+    s.sql(&format!(
+        "UPDATE object_data SET data = x'53425845' WHERE id = '{}'",
+        s.inline[1].1
+    ));
 
     let report = fsck(s.data(), false).await.unwrap();
     only(
@@ -140,9 +165,20 @@ async fn every_kind_of_damage_is_found_and_only_garbage_is_repaired() {
         ],
     );
     let text: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
-    assert!(text.iter().any(|t| t.contains("object bkt/big0") && t.contains("bad header")), "{text:#?}");
-    assert!(text.iter().any(|t| t.contains("object bkt/big1") && t.contains("bytes, but")), "{text:#?}");
-    assert!(stray.exists() && temp.exists(), "a check without --repair changes nothing");
+    assert!(
+        text.iter()
+            .any(|t| t.contains("object bkt/big0") && t.contains("bad header")),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.contains("object bkt/big1") && t.contains("bytes, but")),
+        "{text:#?}"
+    );
+    assert!(
+        stray.exists() && temp.exists(),
+        "a check without --repair changes nothing"
+    );
 
     let repaired = fsck(s.data(), true).await.unwrap();
     assert_eq!(repaired.repaired.len(), 3, "{:#?}", repaired.repaired);
@@ -156,9 +192,16 @@ async fn every_kind_of_damage_is_found_and_only_garbage_is_repaired() {
         ],
     );
     assert!(!stray.exists() && !temp.exists());
-    assert!(s.blob_path(0).exists() && s.blob_path(1).exists(), "damaged blobs are kept");
+    assert!(
+        s.blob_path(0).exists() && s.blob_path(1).exists(),
+        "damaged blobs are kept"
+    );
     let again = fsck(s.data(), false).await.unwrap();
-    assert_eq!(again.problems.len(), 5, "records with missing or corrupt bytes stay reported");
+    assert_eq!(
+        again.problems.len(),
+        5,
+        "records with missing or corrupt bytes stay reported"
+    );
 }
 
 #[tokio::test]
@@ -177,7 +220,11 @@ async fn a_blob_named_by_two_records_or_in_the_wrong_shard_is_reported() {
         &report,
         &[(ProblemKind::SharedBlob, 1), (ProblemKind::MisplacedBlob, 1)],
     );
-    assert_eq!(report.repaired_count(ProblemKind::UnreferencedBlob), 1, "big1's old blob");
+    assert_eq!(
+        report.repaired_count(ProblemKind::UnreferencedBlob),
+        1,
+        "big1's old blob"
+    );
     assert!(moved.exists(), "a misplaced blob that a record names is never deleted");
 }
 

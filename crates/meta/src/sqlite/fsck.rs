@@ -54,7 +54,9 @@ impl SqliteStore {
 
 fn object_refs(c: &Connection, inv: &mut MetaInventory) -> Result<()> {
     let mut stmt = c.prepare("SELECT bucket, key, doc FROM objects ORDER BY bucket, key")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, String>(2)?)))?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, String>(2)?))
+    })?;
     for row in rows {
         let (bucket, key, doc) = row?;
         inv.objects += 1;
