@@ -37,8 +37,9 @@ pub struct BlobStore {
 }
 
 impl BlobStore {
-    /// Opens the store under `root`, creating `blobs/` and `tmp/`, and deletes
-    /// leftover temporary files from writes that never committed.
+    /// Opens the store under `root`, creating `blobs/`, its 256 shard
+    /// directories and `tmp/`, and deletes leftover temporary files from
+    /// writes that never committed.
     pub async fn open(root: &Path) -> Result<Self> {
         let store = Self {
             root: root.to_path_buf(),
@@ -46,8 +47,32 @@ impl BlobStore {
         for dir in [store.blobs_dir(), store.tmp_dir()] {
             fs::create_dir_all(&dir).await.map_err(io_err(&dir))?;
         }
+        let shards = store.clone();
+        blocking(move || shards.create_shards()).await?;
         store.clean_tmp().await?;
         Ok(store)
+    }
+
+    /// Creates every shard directory up front and makes their entries durable
+    /// (fsync of `blobs/` and of the data dir). A commit fsyncs only the
+    /// shard directory it renames into; a shard created by that commit would
+    /// have an entry in `blobs/` that no fsync covered, and a power loss
+    /// could take the acknowledged blob with it.
+    fn create_shards(&self) -> Result<()> {
+        let blobs = self.blobs_dir();
+        for n in 0..=255u8 {
+            let shard = blobs.join(format!("{n:02x}"));
+            match std::fs::create_dir(&shard) {
+                Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(io_err(&shard)(e)),
+                _ => {}
+            }
+        }
+        for dir in [blobs.as_path(), self.root.as_path()] {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io_err(dir))?;
+        }
+        Ok(())
     }
 
     /// The store under `root` as it is: nothing created, nothing cleaned
@@ -406,6 +431,19 @@ mod tests {
         w.write_all(b"partial").unwrap();
         drop(w);
         assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    }
+
+    /// A commit fsyncs only its shard directory, so every shard must exist
+    /// (durably) before the first commit: none may be created by one.
+    #[tokio::test]
+    async fn open_creates_every_shard_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).await.unwrap();
+        let shards = std::fs::read_dir(dir.path().join("blobs")).unwrap().count();
+        assert_eq!(shards, 256);
+        let id = new_id().unwrap();
+        assert!(store.path_of(&id).parent().unwrap().is_dir());
+        BlobStore::open(dir.path()).await.unwrap();
     }
 
     #[tokio::test]
