@@ -183,104 +183,117 @@ fn read_heads(files: &Inventory) -> Heads {
 
 /// Compares the metadata snapshot with the files; reads nothing itself.
 pub(crate) fn check(inv: &MetaInventory, files: &Inventory, heads: &Heads) -> FsckReport {
-    let mut report = FsckReport {
+    let mut found = Found::default();
+    for u in &inv.unreadable {
+        found.add(ProblemKind::UnreadableRecord, u.clone(), None);
+    }
+    let file_refs = found.file_refs(inv, files, heads);
+    let inline_refs = found.inline_refs(inv);
+    found.garbage(inv, files, &file_refs, &inline_refs);
+    let mut problems = found.0;
+    problems.sort_by(|a, b| (a.kind, &a.detail).cmp(&(b.kind, &b.detail)));
+    FsckReport {
         objects: inv.objects,
         parts: inv.parts,
         blob_files: files.blobs.len() as u64,
         inline_rows: inv.inline_rows.len() as u64,
         temp_files: files.temp.len() as u64,
+        problems,
         ..FsckReport::default()
-    };
-    let mut problem = |kind, detail: String, garbage| report.problems.push(Problem { kind, detail, garbage });
-    for u in &inv.unreadable {
-        problem(ProblemKind::UnreadableRecord, u.clone(), None);
     }
-    let in_place: HashMap<&str, &BlobFile> = files
-        .blobs
-        .iter()
-        .filter(|f| f.in_place)
-        .map(|f| (f.name.as_str(), f))
-        .collect();
-    let mut file_refs: HashMap<&str, Vec<&StoredRef>> = HashMap::new();
-    for r in inv.refs.iter().filter(|r| !r.inline) {
-        file_refs.entry(r.blob_id.as_str()).or_default().push(r);
+}
+
+#[derive(Default)]
+struct Found(Vec<Problem>);
+
+impl Found {
+    fn add(&mut self, kind: ProblemKind, detail: String, garbage: Option<Garbage>) {
+        self.0.push(Problem { kind, detail, garbage });
     }
-    for (id, refs) in &file_refs {
-        if let [first, second, ..] = refs.as_slice() {
-            let detail = format!("blob {id} is named by {} and {}", first.owner, second.owner);
-            problem(ProblemKind::SharedBlob, detail, None);
+
+    /// Checks every reference to a blob file; returns the referenced names.
+    fn file_refs<'a>(&mut self, inv: &'a MetaInventory, files: &Inventory, heads: &Heads) -> HashSet<&'a str> {
+        let in_place: HashMap<&str, &BlobFile> = files
+            .blobs
+            .iter()
+            .filter(|f| f.in_place)
+            .map(|f| (f.name.as_str(), f))
+            .collect();
+        let mut owners: HashMap<&str, &StoredRef> = HashMap::new();
+        for r in inv.refs.iter().filter(|r| !r.inline) {
+            if let Some(first) = owners.insert(r.blob_id.as_str(), r) {
+                let detail = format!("blob {} is named by {} and {}", r.blob_id, first.owner, r.owner);
+                self.add(ProblemKind::SharedBlob, detail, None);
+            }
+            let Some(file) = in_place.get(r.blob_id.as_str()) else {
+                self.absent_file(r, files);
+                continue;
+            };
+            let verdict = match heads.get(&file.path) {
+                Some(Ok(head)) => validate(head, file.len, r),
+                Some(Err(e)) => Err(format!("unreadable: {e}")),
+                None => Err("not read".into()),
+            };
+            if let Err(why) = verdict {
+                let detail = format!("{} blob {} ({}): {why}", r.owner, r.blob_id, file.path.display());
+                self.add(ProblemKind::CorruptBlob, detail, None);
+            }
         }
+        owners.into_keys().collect()
     }
-    for r in inv.refs.iter().filter(|r| !r.inline) {
-        match in_place.get(r.blob_id.as_str()) {
-            Some(file) => {
-                let verdict = match heads.get(&file.path) {
-                    Some(Ok(head)) => validate(head, file.len, r),
-                    Some(Err(e)) => Err(format!("unreadable: {e}")),
-                    None => Err("not read".into()),
-                };
-                if let Err(why) = verdict {
-                    let detail = format!("{} blob {} ({}): {why}", r.owner, r.blob_id, file.path.display());
-                    problem(ProblemKind::CorruptBlob, detail, None);
-                }
+
+    fn absent_file(&mut self, r: &StoredRef, files: &Inventory) {
+        match files.blobs.iter().find(|f| !f.in_place && f.name == r.blob_id) {
+            Some(f) => {
+                let detail = format!("{} blob {} is at {}", r.owner, r.blob_id, f.path.display());
+                self.add(ProblemKind::MisplacedBlob, detail, None);
             }
             None => {
-                let elsewhere = files.blobs.iter().find(|f| !f.in_place && f.name == r.blob_id);
-                match elsewhere {
-                    Some(f) => {
-                        let detail = format!("{} blob {} is at {}", r.owner, r.blob_id, f.path.display());
-                        problem(ProblemKind::MisplacedBlob, detail, None);
-                    }
-                    None => {
-                        let detail = format!("{} needs blob {}, which does not exist", r.owner, r.blob_id);
-                        problem(ProblemKind::MissingBlob, detail, None);
-                    }
-                }
+                let detail = format!("{} needs blob {}, which does not exist", r.owner, r.blob_id);
+                self.add(ProblemKind::MissingBlob, detail, None);
             }
         }
     }
-    let rows: HashMap<&str, _> = inv.inline_rows.iter().map(|r| (r.id.as_str(), r)).collect();
-    let mut inline_refs = HashSet::new();
-    for r in inv.refs.iter().filter(|r| r.inline) {
-        inline_refs.insert(r.blob_id.as_str());
-        match rows.get(r.blob_id.as_str()) {
-            Some(row) => {
-                if let Err(why) = validate(&row.head, row.len, r) {
-                    let detail = format!("{} inline data {}: {why}", r.owner, r.blob_id);
-                    problem(ProblemKind::CorruptInline, detail, None);
+
+    /// Checks every reference to an inline row; returns the referenced ids.
+    fn inline_refs<'a>(&mut self, inv: &'a MetaInventory) -> HashSet<&'a str> {
+        let rows: HashMap<&str, _> = inv.inline_rows.iter().map(|r| (r.id.as_str(), r)).collect();
+        let mut referenced = HashSet::new();
+        for r in inv.refs.iter().filter(|r| r.inline) {
+            referenced.insert(r.blob_id.as_str());
+            match rows.get(r.blob_id.as_str()) {
+                Some(row) => {
+                    if let Err(why) = validate(&row.head, row.len, r) {
+                        let detail = format!("{} inline data {}: {why}", r.owner, r.blob_id);
+                        self.add(ProblemKind::CorruptInline, detail, None);
+                    }
+                }
+                None => {
+                    let detail = format!("{} needs inline data {}, which does not exist", r.owner, r.blob_id);
+                    self.add(ProblemKind::MissingInline, detail, None);
                 }
             }
-            None => {
-                let detail = format!("{} needs inline data {}, which does not exist", r.owner, r.blob_id);
-                problem(ProblemKind::MissingInline, detail, None);
-            }
         }
+        referenced
     }
-    for f in &files.blobs {
-        if !file_refs.contains_key(f.name.as_str()) {
+
+    /// Files and rows nothing references, and temporary files.
+    fn garbage(&mut self, inv: &MetaInventory, files: &Inventory, file_refs: &HashSet<&str>, inline: &HashSet<&str>) {
+        for f in files.blobs.iter().filter(|f| !file_refs.contains(f.name.as_str())) {
             let detail = format!("{} ({} bytes) is not referenced", f.path.display(), f.len);
-            problem(
-                ProblemKind::UnreferencedBlob,
-                detail,
-                Some(Garbage::File(f.path.clone())),
-            );
+            let garbage = Some(Garbage::File(f.path.clone()));
+            self.add(ProblemKind::UnreferencedBlob, detail, garbage);
         }
-    }
-    for t in &files.temp {
-        let detail = format!("{} is a leftover temporary file", t.display());
-        problem(ProblemKind::TempFile, detail, Some(Garbage::File(t.clone())));
-    }
-    for row in &inv.inline_rows {
-        if !inline_refs.contains(row.id.as_str()) {
+        for t in &files.temp {
+            let detail = format!("{} is a leftover temporary file", t.display());
+            self.add(ProblemKind::TempFile, detail, Some(Garbage::File(t.clone())));
+        }
+        for row in inv.inline_rows.iter().filter(|r| !inline.contains(r.id.as_str())) {
             let detail = format!("inline row {} ({} bytes) is not referenced", row.id, row.len);
-            problem(
-                ProblemKind::OrphanInline,
-                detail,
-                Some(Garbage::InlineRow(row.id.clone())),
-            );
+            let garbage = Some(Garbage::InlineRow(row.id.clone()));
+            self.add(ProblemKind::OrphanInline, detail, garbage);
         }
     }
-    report
 }
 
 /// Checks stored bytes against the record without a key: the header, the
