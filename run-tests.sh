@@ -5,6 +5,7 @@
 #
 # Environment:
 #   PYTEST_ARGS   extra arguments for pytest (e.g. "-k multipart -x")
+#   CRASH_SEED    seed of the crash-consistency trials (default 1)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT="$(pwd)"
@@ -58,6 +59,10 @@ section "end-to-end tests (pytest tests/e2e)"
 export STRONGBOX_BIN="$ROOT/target/debug/strongbox"
 # shellcheck disable=SC2086
 "$VENV/bin/python" -m pytest -q tests/e2e ${PYTEST_ARGS:-} || status=1
+
+section "crash consistency (tests/crash/run.py: 10 kill -9 trials, then fsck)"
+STRONGBOX_BIN="$ROOT/target/debug/strongbox" \
+    "$VENV/bin/python" tests/crash/run.py --trials 10 --seed "${CRASH_SEED:-1}" --time-limit 600 || status=1
 
 section "benchmark smoke (scripts/bench-smoke.sh: gross regressions only)"
 STRONGBOX_BIN="$ROOT/target/debug/strongbox" STRONGBOX_BENCH_BIN="$ROOT/target/debug/strongbox-bench" \

@@ -37,8 +37,9 @@ pub struct BlobStore {
 }
 
 impl BlobStore {
-    /// Opens the store under `root`, creating `blobs/` and `tmp/`, and deletes
-    /// leftover temporary files from writes that never committed.
+    /// Opens the store under `root`, creating `blobs/`, its 256 shard
+    /// directories and `tmp/`, and deletes leftover temporary files from
+    /// writes that never committed.
     pub async fn open(root: &Path) -> Result<Self> {
         let store = Self {
             root: root.to_path_buf(),
@@ -46,8 +47,40 @@ impl BlobStore {
         for dir in [store.blobs_dir(), store.tmp_dir()] {
             fs::create_dir_all(&dir).await.map_err(io_err(&dir))?;
         }
+        let shards = store.clone();
+        blocking(move || shards.create_shards()).await?;
         store.clean_tmp().await?;
         Ok(store)
+    }
+
+    /// Creates every shard directory up front and makes their entries durable
+    /// (fsync of `blobs/` and of the data dir). A commit fsyncs only the
+    /// shard directory it renames into; a shard created by that commit would
+    /// have an entry in `blobs/` that no fsync covered, and a power loss
+    /// could take the acknowledged blob with it.
+    fn create_shards(&self) -> Result<()> {
+        let blobs = self.blobs_dir();
+        for n in 0..=255u8 {
+            let shard = blobs.join(format!("{n:02x}"));
+            match std::fs::create_dir(&shard) {
+                Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(io_err(&shard)(e)),
+                _ => {}
+            }
+        }
+        for dir in [blobs.as_path(), self.root.as_path()] {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io_err(dir))?;
+        }
+        Ok(())
+    }
+
+    /// The store under `root` as it is: nothing created, nothing cleaned
+    /// (for offline checks, which must see what a crash left).
+    pub fn at(root: &Path) -> Self {
+        Self {
+            root: root.to_path_buf(),
+        }
     }
 
     fn blobs_dir(&self) -> PathBuf {
@@ -133,6 +166,101 @@ impl BlobStore {
         }
         Ok(removed)
     }
+}
+
+/// What lies in the blob directories, for an offline check (`strongbox
+/// admin fsck`): every file in `blobs/` and every file in `tmp/`.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    pub blobs: Vec<BlobFile>,
+    pub temp: Vec<PathBuf>,
+}
+
+/// A file found in `blobs/`.
+#[derive(Debug, Clone)]
+pub struct BlobFile {
+    /// The file name: the blob id, if the file is one.
+    pub name: String,
+    pub path: PathBuf,
+    pub len: u64,
+    /// Whether the file sits where [`BlobStore::path_of`] looks for its name.
+    pub in_place: bool,
+}
+
+impl BlobFile {
+    /// The first `n` bytes (fewer if the file is shorter); blocking.
+    pub fn head(&self, n: usize) -> Result<Vec<u8>> {
+        use std::io::Read;
+        let file = std::fs::File::open(&self.path).map_err(io_err(&self.path))?;
+        let mut buf = Vec::with_capacity(n);
+        file.take(n as u64).read_to_end(&mut buf).map_err(io_err(&self.path))?;
+        Ok(buf)
+    }
+}
+
+impl BlobStore {
+    /// Lists `blobs/` and `tmp/` without changing anything; blocking. A
+    /// directory that does not exist is empty.
+    pub fn inventory(&self) -> Result<Inventory> {
+        let mut inv = Inventory::default();
+        for shard in read_dir_or_empty(&self.blobs_dir())? {
+            if !shard.is_dir() {
+                inv.blobs.push(self.blob_file(shard)?);
+                continue;
+            }
+            for path in read_dir_or_empty(&shard)? {
+                inv.blobs.push(self.blob_file(path)?);
+            }
+        }
+        inv.temp = read_dir_or_empty(&self.tmp_dir())?;
+        Ok(inv)
+    }
+
+    fn blob_file(&self, path: PathBuf) -> Result<BlobFile> {
+        let len = std::fs::symlink_metadata(&path).map_err(io_err(&path))?.len();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let in_place = self.path_of(&name) == path;
+        Ok(BlobFile {
+            name,
+            path,
+            len,
+            in_place,
+        })
+    }
+
+    /// Deletes a file that [`BlobStore::inventory`] found and no metadata
+    /// references (a stray blob or a temporary file); blocking. Refuses a
+    /// path outside `blobs/` and `tmp/`.
+    pub fn remove_stray(&self, path: &Path) -> Result<()> {
+        let inside = path.starts_with(self.blobs_dir()) || path.starts_with(self.tmp_dir());
+        if !inside {
+            return Err(BlobError::Io {
+                path: path.to_path_buf(),
+                source: io::Error::other("not in the blob store"),
+            });
+        }
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err(path)(e)),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn read_dir_or_empty(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_err(dir)(e)),
+    };
+    let mut paths = entries
+        .map(|e| e.map(|e| e.path()))
+        .collect::<io::Result<Vec<_>>>()
+        .map_err(io_err(dir))?;
+    paths.sort();
+    Ok(paths)
 }
 
 /// A new random blob id (32 hex characters). Inline objects, whose bytes
@@ -303,6 +431,19 @@ mod tests {
         w.write_all(b"partial").unwrap();
         drop(w);
         assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    }
+
+    /// A commit fsyncs only its shard directory, so every shard must exist
+    /// (durably) before the first commit: none may be created by one.
+    #[tokio::test]
+    async fn open_creates_every_shard_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).await.unwrap();
+        let shards = std::fs::read_dir(dir.path().join("blobs")).unwrap().count();
+        assert_eq!(shards, 256);
+        let id = new_id().unwrap();
+        assert!(store.path_of(&id).parent().unwrap().is_dir());
+        BlobStore::open(dir.path()).await.unwrap();
     }
 
     #[tokio::test]

@@ -1,5 +1,5 @@
-//! `strongbox admin ...`: account administration and root key rotation on a
-//! data directory.
+//! `strongbox admin ...`: account administration, root key rotation and the
+//! consistency check (`fsck`) on a data directory.
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
 use strongbox_server::RootKeySource;
@@ -36,6 +36,21 @@ enum AdminCommand {
     /// root key ids, never the keys. An interrupted rotation is finished or
     /// rolled back by the next `serve` or admin command.
     RotateRootKey,
+    /// Check that the metadata and the stored object bytes agree (no key needed).
+    ///
+    /// Every object and part record must have its blob file (or inline row)
+    /// with a valid header and the exact length its chunk layout gives;
+    /// no blob file, temporary file or inline row may be unreferenced.
+    /// Prints counts and each problem; exits non-zero if problems remain.
+    /// Stop the server first (the command refuses while the data directory
+    /// is in use).
+    Fsck {
+        /// Delete what is safe to delete: unreferenced blob files, temporary
+        /// files and orphan inline rows. Records whose bytes are missing or
+        /// corrupt are reported, never deleted.
+        #[arg(long)]
+        repair: bool,
+    },
 }
 
 #[derive(clap::Subcommand)]
@@ -59,6 +74,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
     let (data_dir, root_key) = crate::config::data_location(args.config, args.data_dir, args.root_key_file)?;
     match args.command {
         AdminCommand::RotateRootKey => rotate(&data_dir, &root_key).await,
+        AdminCommand::Fsck { repair } => fsck(&data_dir, repair).await,
         AdminCommand::Account(command) => {
             let admin = Admin::open(&data_dir, &root_key)
                 .await
@@ -111,5 +127,42 @@ async fn rotate(data_dir: &Path, root_key: &RootKeySource) -> anyhow::Result<()>
     println!("SSE-S3 multipart upload data keys re-wrapped: {}", c.uploads);
     println!("KMS key material versions re-sealed: {}", c.kms_materials);
     println!("Object data was not rewritten. Start the server again to use the new key.");
+    Ok(())
+}
+
+async fn fsck(data_dir: &Path, repair: bool) -> anyhow::Result<()> {
+    use strongbox_server::fsck::ProblemKind;
+    let report = strongbox_server::fsck::fsck(data_dir, repair)
+        .await
+        .context("checking the data directory")?;
+    println!("Objects checked: {}", report.objects);
+    println!("Upload parts checked: {}", report.parts);
+    println!("Blob files checked: {}", report.blob_files);
+    println!("Inline rows checked: {}", report.inline_rows);
+    println!("Temporary files: {}", report.temp_files);
+    for p in &report.repaired {
+        println!("repaired {p}");
+    }
+    for p in &report.problems {
+        println!("problem {p}");
+    }
+    let counts = |count: &dyn Fn(ProblemKind) -> usize| {
+        ProblemKind::ALL
+            .iter()
+            .map(|k| format!("{}={}", k.name(), count(*k)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    println!("Problems: {}", counts(&|k| report.count(k)));
+    if repair {
+        println!("Repaired: {}", counts(&|k| report.repaired_count(k)));
+    }
+    if let Some(why) = &report.repair_skipped {
+        println!("Repair skipped: {why}");
+    }
+    if !report.is_clean() {
+        bail!("{} problem(s) remain", report.problems.len());
+    }
+    println!("fsck: clean");
     Ok(())
 }

@@ -107,6 +107,14 @@ impl Header {
     }
 }
 
+/// Validates a blob header (length, magic, version, algorithm, chunk size)
+/// without any key and returns the chunk layout it announces. For offline
+/// checks (`strongbox admin fsck`): the header's integrity is only proven
+/// when a chunk opens, since it is part of every chunk's associated data.
+pub fn header_layout(bytes: &[u8]) -> Result<Layout, CryptoError> {
+    Header::parse(bytes).map(|h| h.layout)
+}
+
 /// The chunk layout of a blob: how many AES-GCM layers (and so tags) each
 /// chunk carries. The free functions of this module are [`Layout::SINGLE`]'s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,6 +252,8 @@ mod tests {
         assert_eq!(&bytes[6..10], &[0, 1, 0, 0]);
         assert_eq!(Header::parse(&bytes), Ok(header));
         assert_eq!(Header::parse(&bytes[..HEADER_LEN - 1]), Err(CryptoError::BadHeader));
+        assert_eq!(header_layout(&bytes), Ok(Layout::SINGLE));
+        assert_eq!(header_layout(&[0; HEADER_LEN]), Err(CryptoError::BadHeader));
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub use error::CryptoError;
 pub use format::{
     ALGORITHM_AES_256_GCM, ALGORITHM_AES_256_GCM_DSSE, CHUNK_SIZE, FORMAT_VERSION, HEADER_LEN, Layout, MAGIC,
     MAX_CHUNKS, SEALED_CHUNK_LEN, TAG_LEN, blob_len, chunk_count, chunk_file_offset, chunk_plain_len, chunk_sealed_len,
-    chunks_for_range, plain_len_for_blob_len,
+    chunks_for_range, header_layout, plain_len_for_blob_len,
 };
 pub use identity::ObjectIdentity;
 pub use keys::{DataKey, KEY_LEN, RootKey, customer_key_fingerprint, random_bytes};

@@ -9,6 +9,7 @@
 
 mod aws_managed;
 pub mod contract;
+pub mod fsck;
 mod iam;
 mod kms;
 mod records;

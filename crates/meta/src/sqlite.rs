@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use strongbox_types::AccountId;
 
+mod fsck;
 mod group;
 mod iam;
 mod iam_managed;

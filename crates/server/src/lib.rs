@@ -16,6 +16,7 @@ mod aws_errors;
 pub mod bootstrap;
 pub mod conditions;
 pub mod context;
+pub mod fsck;
 mod host;
 mod listener;
 pub mod metrics;
