@@ -14,8 +14,10 @@ pub mod auth;
 pub mod authz;
 pub mod bootstrap;
 pub mod conditions;
+mod conn_guard;
 pub mod context;
 mod host;
+pub mod limits;
 mod listener;
 pub mod metrics;
 pub mod rotate;
@@ -35,6 +37,7 @@ use strongbox_meta::{MetaStore, SqliteStore};
 use zeroize::Zeroizing;
 
 pub use bootstrap::RootKeySource;
+pub use limits::ConnLimits;
 
 /// Checked configuration (the CLI parses and layers the raw values).
 pub struct Config {
@@ -51,6 +54,8 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// The built-in KMS: quota and audit log rotation.
     pub kms: strongbox_kms::KmsConfig,
+    /// Connection hardening: timeouts, header size, connection count.
+    pub limits: ConnLimits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -126,10 +131,16 @@ pub async fn run(
         iam,
         kms: Arc::clone(&kms),
         metrics: Arc::new(metrics::Metrics::default()),
+        limits: cfg.limits.clone(),
     });
 
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let graceful = Arc::new(hyper_util::server::graceful::GracefulShutdown::new());
+    let shared = Arc::new(listener::Shared {
+        outer,
+        graceful: hyper_util::server::graceful::GracefulShutdown::new(),
+        limits: cfg.limits.clone(),
+        slots: Arc::new(tokio::sync::Semaphore::new(cfg.limits.max_connections)),
+    });
     let mut started = Started {
         http: None,
         https: None,
@@ -142,13 +153,11 @@ pub async fn run(
     if let Some(addr) = cfg.http_addr {
         let l = bind(addr).await?;
         started.http = l.local_addr().ok();
-        let o = Arc::clone(&outer);
         tasks.push(tokio::spawn(listener::serve(
             l,
             context::Listener::Http,
             None,
-            o,
-            Arc::clone(&graceful),
+            Arc::clone(&shared),
             rx.clone(),
         )));
     }
@@ -165,13 +174,11 @@ pub async fn run(
         let l = bind(addr).await?;
         started.https = l.local_addr().ok();
         started.cert_path = Some(cert);
-        let o = Arc::clone(&outer);
         tasks.push(tokio::spawn(listener::serve(
             l,
             context::Listener::Https,
             Some(acceptor),
-            o,
-            Arc::clone(&graceful),
+            Arc::clone(&shared),
             rx.clone(),
         )));
     }
@@ -187,8 +194,9 @@ pub async fn run(
     for t in tasks {
         let _ = t.await;
     }
-    // INVARIANT: the accept loops have returned, so this is the only reference.
-    match Arc::try_unwrap(graceful) {
+    // INVARIANT: the accept loops have returned and connections hold only
+    // watchers, so `shared` (and its tracker) has no other owner.
+    match Arc::try_unwrap(shared).map(|s| s.graceful) {
         Ok(graceful) => {
             if tokio::time::timeout(cfg.shutdown_timeout, graceful.shutdown())
                 .await
