@@ -130,10 +130,14 @@ impl<S> TrackedIo<S> {
         }
     }
 
-    fn wrote(&self, done: bool) {
+    /// `done`: the write or flush completed; `bytes`: it moved data. Only
+    /// data counts as activity: hyper flushes on every poll of the connection.
+    fn wrote(&self, done: bool, bytes: bool) {
         if done {
             self.act.write_blocked.store(NONE, Ordering::Release);
-            self.act.last_io.store(self.act.now(), Ordering::Relaxed);
+            if bytes {
+                self.act.last_io.store(self.act.now(), Ordering::Relaxed);
+            }
         } else {
             let now = self.act.now();
             let _ = self
@@ -158,7 +162,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for TrackedIo<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TrackedIo<S> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
         let r = Pin::new(&mut self.inner).poll_write(cx, buf);
-        self.wrote(r.is_ready());
+        self.wrote(r.is_ready(), matches!(r, Poll::Ready(Ok(n)) if n > 0));
         r
     }
 
@@ -168,7 +172,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TrackedIo<S> {
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
         let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        self.wrote(r.is_ready());
+        self.wrote(r.is_ready(), matches!(r, Poll::Ready(Ok(n)) if n > 0));
         r
     }
 
@@ -178,7 +182,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TrackedIo<S> {
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         let r = Pin::new(&mut self.inner).poll_flush(cx);
-        self.wrote(r.is_ready());
+        self.wrote(r.is_ready(), false);
         r
     }
 

@@ -37,13 +37,6 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
-        // A connection is accepted only when a slot is free: beyond the limit,
-        // clients wait in the kernel's accept queue, unanswered.
-        let slot = tokio::select! {
-            s = Arc::clone(&shared.slots).acquire_owned() => s,
-            _ = shutdown.changed() => return,
-        };
-        let Ok(slot) = slot else { return };
         let accepted = tokio::select! {
             a = listener.accept() => a,
             _ = shutdown.changed() => return,
@@ -56,6 +49,15 @@ pub async fn serve(
                 continue;
             }
         };
+        // Served only when a slot is free; until then this loop accepts no
+        // more, so further clients wait in the kernel's accept queue,
+        // unanswered. (Taking the slot before `accept` would let an idle
+        // listener hold one.)
+        let slot = tokio::select! {
+            s = Arc::clone(&shared.slots).acquire_owned() => s,
+            _ = shutdown.changed() => return,
+        };
+        let Ok(slot) = slot else { return };
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().unwrap_or(peer);
         // The watcher is taken before spawning, so a shutdown that starts now
