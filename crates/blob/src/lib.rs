@@ -23,6 +23,15 @@ pub enum BlobError {
 
 pub type Result<T> = std::result::Result<T, BlobError>;
 
+impl BlobError {
+    /// The file system ran out of space (or the user's quota): the write
+    /// failed for want of room, not because of the data or the disk's health.
+    pub fn is_storage_full(&self) -> bool {
+        matches!(self, Self::Io { source, .. }
+            if matches!(source.kind(), io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded))
+    }
+}
+
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> BlobError + '_ {
     move |source| BlobError::Io {
         path: path.to_path_buf(),

@@ -6,7 +6,7 @@ use anyhow::{Context, anyhow, bail};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
-use strongbox_server::{Config, RootKeySource};
+use strongbox_server::{Config, ConnLimits, RootKeySource};
 use zeroize::Zeroizing;
 
 #[derive(clap::Args, Default)]
@@ -47,6 +47,21 @@ pub struct ServeArgs {
     /// KMS cryptographic requests per second and account (TOML `[kms] requests_per_second`). Default: no limit
     #[arg(long, env = "STRONGBOX_KMS_REQUESTS_PER_SECOND")]
     kms_requests_per_second: Option<u32>,
+    /// Seconds from a request's first byte to the end of its headers (slowloris guard). Default: 10
+    #[arg(long, env = "STRONGBOX_HEADER_READ_TIMEOUT")]
+    header_read_timeout: Option<u64>,
+    /// Seconds a kept-alive connection may sit without a request. Default: 30
+    #[arg(long, env = "STRONGBOX_IDLE_TIMEOUT")]
+    idle_timeout: Option<u64>,
+    /// Seconds a request body may stall (400 RequestTimeout) or a response go unread. Default: 30
+    #[arg(long, env = "STRONGBOX_BODY_TIMEOUT")]
+    body_timeout: Option<u64>,
+    /// Largest request header section in bytes (400 RequestHeaderSectionTooLarge beyond). Default: 8192
+    #[arg(long, env = "STRONGBOX_MAX_HEADER_BYTES")]
+    max_header_bytes: Option<usize>,
+    /// Connections served at once over all listeners; more wait to be accepted. Default: 1024
+    #[arg(long, env = "STRONGBOX_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
 }
 
 /// `strongbox.toml`: the same settings as the flags.
@@ -64,6 +79,11 @@ struct FileConfig {
     root_key_file: Option<PathBuf>,
     shutdown_timeout: Option<u64>,
     kms: Option<KmsFileConfig>,
+    header_read_timeout: Option<u64>,
+    idle_timeout: Option<u64>,
+    body_timeout: Option<u64>,
+    max_header_bytes: Option<usize>,
+    max_connections: Option<usize>,
 }
 
 /// The `[kms]` table of `strongbox.toml`.
@@ -120,6 +140,7 @@ pub fn resolve(a: ServeArgs) -> anyhow::Result<Config> {
         (Err(_), Err(_)) => None,
         _ => bail!("STRONGBOX_ROOT_ACCESS_KEY and STRONGBOX_ROOT_SECRET_KEY must be set together"),
     };
+    let defaults = ConnLimits::default();
     Ok(Config {
         data_dir,
         http_addr,
@@ -133,7 +154,50 @@ pub fn resolve(a: ServeArgs) -> anyhow::Result<Config> {
         root_key,
         shutdown_timeout: Duration::from_secs(a.shutdown_timeout.or(file.shutdown_timeout).unwrap_or(30)),
         kms: kms_config(a.kms_requests_per_second, file.kms.unwrap_or_default())?,
+        limits: ConnLimits {
+            header_read_timeout: seconds(
+                "header_read_timeout",
+                a.header_read_timeout.or(file.header_read_timeout),
+                defaults.header_read_timeout,
+            )?,
+            idle_timeout: seconds("idle_timeout", a.idle_timeout.or(file.idle_timeout), defaults.idle_timeout)?,
+            body_timeout: seconds("body_timeout", a.body_timeout.or(file.body_timeout), defaults.body_timeout)?,
+            max_header_bytes: bounded(
+                "max_header_bytes",
+                a.max_header_bytes.or(file.max_header_bytes),
+                defaults.max_header_bytes,
+                1024..=1024 * 1024,
+            )?,
+            max_connections: bounded(
+                "max_connections",
+                a.max_connections.or(file.max_connections),
+                defaults.max_connections,
+                1..=1_000_000,
+            )?,
+        },
     })
+}
+
+/// A timeout in whole seconds, at least 1.
+fn seconds(field: &str, value: Option<u64>, default: Duration) -> anyhow::Result<Duration> {
+    match value {
+        None => Ok(default),
+        Some(0) => bail!("{field}: must be at least 1 second"),
+        Some(s) => Ok(Duration::from_secs(s)),
+    }
+}
+
+fn bounded(
+    field: &str,
+    value: Option<usize>,
+    default: usize,
+    range: std::ops::RangeInclusive<usize>,
+) -> anyhow::Result<usize> {
+    let v = value.unwrap_or(default);
+    if !range.contains(&v) {
+        bail!("{field}: {v} is outside {}..={}", range.start(), range.end());
+    }
+    Ok(v)
 }
 
 fn kms_config(flag: Option<u32>, file: KmsFileConfig) -> anyhow::Result<strongbox_kms::KmsConfig> {
@@ -260,6 +324,37 @@ mod tests {
         .err()
         .unwrap();
         assert!(format!("{e:#}").contains("regoin"), "{e:#}");
+    }
+
+    #[test]
+    fn connection_limits_layer_and_are_checked() {
+        let dir = tempfile_dir();
+        let f = dir.join("limits.toml");
+        std::fs::write(&f, "idle_timeout = 7\nmax_connections = 3\n").unwrap();
+        let c = resolve(ServeArgs {
+            config: Some(f.clone()),
+            max_connections: Some(5),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.limits.idle_timeout, Duration::from_secs(7));
+        assert_eq!(c.limits.max_connections, 5, "flag beats file");
+        assert_eq!(c.limits.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(c.limits.max_header_bytes, 8192);
+        let e = resolve(ServeArgs {
+            body_timeout: Some(0),
+            ..Default::default()
+        })
+        .err()
+        .unwrap();
+        assert!(e.to_string().contains("body_timeout"), "{e}");
+        let e = resolve(ServeArgs {
+            max_header_bytes: Some(10),
+            ..Default::default()
+        })
+        .err()
+        .unwrap();
+        assert!(e.to_string().contains("max_header_bytes"), "{e}");
     }
 
     fn tempfile_dir() -> PathBuf {

@@ -55,6 +55,10 @@ pub enum EngineError {
     /// limit, a dropped connection); carries the transport's error.
     #[error("request body could not be read: {0}")]
     Body(BoxError),
+    /// The data directory's file system is full: nothing was stored.
+    /// Carries the cause for the log.
+    #[error("storage full: {0}")]
+    StorageFull(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -66,13 +70,21 @@ pub type Result<T> = std::result::Result<T, EngineError>;
 
 impl From<strongbox_meta::MetaError> for EngineError {
     fn from(e: strongbox_meta::MetaError) -> Self {
-        Self::Internal(e.to_string())
+        if e.is_storage_full() {
+            Self::StorageFull(e.to_string())
+        } else {
+            Self::Internal(e.to_string())
+        }
     }
 }
 
 impl From<strongbox_blob::BlobError> for EngineError {
     fn from(e: strongbox_blob::BlobError) -> Self {
-        Self::Internal(e.to_string())
+        if e.is_storage_full() {
+            Self::StorageFull(e.to_string())
+        } else {
+            Self::Internal(e.to_string())
+        }
     }
 }
 

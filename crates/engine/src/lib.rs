@@ -24,7 +24,7 @@ pub use keys::{ObjectKeys, SSE_S3};
 pub use list::{ListPage, ListQuery};
 pub use multipart::{CompletePart, PartsPage, UploadsPage};
 pub use objects::PutOptions;
-pub use stream::{ByteStream, Digests};
+pub use stream::{ByteStream, Digests, first_frame_checked};
 pub use strongbox_meta::Expect;
 pub use tags::{validate_bucket_tags, validate_object_tags};
 

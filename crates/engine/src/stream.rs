@@ -113,6 +113,19 @@ pub(crate) fn read_range(
     })))
 }
 
+/// Waits for the first frame of `stream`, so that a failure to read the start
+/// of an object (an I/O error, a chunk that fails authentication) becomes an
+/// error status before any response header is sent. A failure further in can
+/// only abort the transfer.
+pub async fn first_frame_checked(mut stream: ByteStream) -> Result<ByteStream> {
+    use futures::StreamExt;
+    match stream.next().await {
+        None => Ok(Box::pin(futures::stream::empty())),
+        Some(Ok(first)) => Ok(Box::pin(futures::stream::iter([Ok(first)]).chain(stream))),
+        Some(Err(e)) => Err(EngineError::Internal(format!("object read failed: {e}"))),
+    }
+}
+
 /// Sends every frame; false when the client went away.
 async fn send_all(tx: &tokio::sync::mpsc::Sender<std::io::Result<Bytes>>, frames: Vec<Bytes>) -> Result<bool> {
     for frame in frames {

@@ -38,6 +38,25 @@ pub enum MetaError {
     /// A [`Resealer`] refused an item; the rewrite changed nothing.
     #[error("re-sealing under the new root key failed: {0}")]
     Reseal(String),
+    /// SQLite could not grow its files (SQLITE_FULL): the disk or quota is full.
+    #[error("metadata database is full: {0}")]
+    StorageFull(String),
+}
+
+impl MetaError {
+    /// The database could not be written for want of disk space.
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            Self::StorageFull(_) => true,
+            Self::Database(e) => sqlite_full(e),
+            _ => false,
+        }
+    }
+}
+
+/// Whether a SQLite error is SQLITE_FULL (ENOSPC or EDQUOT underneath).
+pub(crate) fn sqlite_full(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
 }
 
 /// Purpose label for sealing secret access keys under the root key (the

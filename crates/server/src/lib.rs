@@ -15,9 +15,11 @@ pub mod authz;
 mod aws_errors;
 pub mod bootstrap;
 pub mod conditions;
+mod conn_guard;
 pub mod context;
 pub mod fsck;
 mod host;
+pub mod limits;
 mod listener;
 pub mod metrics;
 mod post_form;
@@ -38,6 +40,7 @@ use strongbox_meta::{MetaStore, SqliteStore};
 use zeroize::Zeroizing;
 
 pub use bootstrap::RootKeySource;
+pub use limits::ConnLimits;
 
 /// Checked configuration (the CLI parses and layers the raw values).
 pub struct Config {
@@ -54,6 +57,8 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// The built-in KMS: quota and audit log rotation.
     pub kms: strongbox_kms::KmsConfig,
+    /// Connection hardening: timeouts, header size, connection count.
+    pub limits: ConnLimits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -129,10 +134,16 @@ pub async fn run(
         iam,
         kms: Arc::clone(&kms),
         metrics: Arc::new(metrics::Metrics::default()),
+        limits: cfg.limits.clone(),
     });
 
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let graceful = Arc::new(hyper_util::server::graceful::GracefulShutdown::new());
+    let shared = Arc::new(listener::Shared {
+        outer,
+        graceful: hyper_util::server::graceful::GracefulShutdown::new(),
+        limits: cfg.limits.clone(),
+        slots: Arc::new(tokio::sync::Semaphore::new(cfg.limits.max_connections)),
+    });
     let mut started = Started {
         http: None,
         https: None,
@@ -145,13 +156,11 @@ pub async fn run(
     if let Some(addr) = cfg.http_addr {
         let l = bind(addr).await?;
         started.http = l.local_addr().ok();
-        let o = Arc::clone(&outer);
         tasks.push(tokio::spawn(listener::serve(
             l,
             context::Listener::Http,
             None,
-            o,
-            Arc::clone(&graceful),
+            Arc::clone(&shared),
             rx.clone(),
         )));
     }
@@ -168,13 +177,11 @@ pub async fn run(
         let l = bind(addr).await?;
         started.https = l.local_addr().ok();
         started.cert_path = Some(cert);
-        let o = Arc::clone(&outer);
         tasks.push(tokio::spawn(listener::serve(
             l,
             context::Listener::Https,
             Some(acceptor),
-            o,
-            Arc::clone(&graceful),
+            Arc::clone(&shared),
             rx.clone(),
         )));
     }
@@ -190,8 +197,9 @@ pub async fn run(
     for t in tasks {
         let _ = t.await;
     }
-    // INVARIANT: the accept loops have returned, so this is the only reference.
-    match Arc::try_unwrap(graceful) {
+    // INVARIANT: the accept loops have returned and connections hold only
+    // watchers, so `shared` (and its tracker) has no other owner.
+    match Arc::try_unwrap(shared).map(|s| s.graceful) {
         Ok(graceful) => {
             if tokio::time::timeout(cfg.shutdown_timeout, graceful.shutdown())
                 .await

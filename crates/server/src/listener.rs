@@ -1,6 +1,10 @@
-//! Accept loops: TCP accept, TLS handshake (bounded), connection facts into
-//! each request, HTTP/1.1 and HTTP/2 via hyper-util, graceful shutdown.
+//! Accept loops: TCP accept (bounded by the connection limit), TLS handshake
+//! (bounded), connection facts into each request, HTTP/1.1 and HTTP/2 via
+//! hyper-util with the header size limit, the connection timers
+//! (`conn_guard`), graceful shutdown.
+use crate::conn_guard::{Activity, GuardedBody, TrackedIo, watchdog};
 use crate::context::{ConnInfo, Listener, TlsInfo};
+use crate::limits::ConnLimits;
 use crate::service::Outer;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -11,21 +15,25 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// A client must send its request headers within this time (slowloris guard).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// Largest request header section accepted (bytes); beyond it hyper answers 431.
-const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// What every accept loop shares: the service, the shutdown tracker, the
+/// limits, and the connection slots (one pool over all listeners).
+pub struct Shared {
+    pub outer: Arc<Outer>,
+    pub graceful: GracefulShutdown,
+    pub limits: ConnLimits,
+    pub slots: Arc<Semaphore>,
+}
 
 pub async fn serve(
     listener: TcpListener,
     kind: Listener,
     tls: Option<TlsAcceptor>,
-    outer: Arc<Outer>,
-    graceful: Arc<GracefulShutdown>,
+    shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
@@ -41,12 +49,24 @@ pub async fn serve(
                 continue;
             }
         };
+        // Served only when a slot is free; until then this loop accepts no
+        // more, so further clients wait in the kernel's accept queue,
+        // unanswered. (Taking the slot before `accept` would let an idle
+        // listener hold one.)
+        let slot = tokio::select! {
+            s = Arc::clone(&shared.slots).acquire_owned() => s,
+            _ = shutdown.changed() => return,
+        };
+        let Ok(slot) = slot else { return };
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().unwrap_or(peer);
         // The watcher is taken before spawning, so a shutdown that starts now
         // still waits for this connection.
-        let (outer, watcher, tls) = (Arc::clone(&outer), graceful.watcher(), tls.clone());
+        // Connections hold no reference to `Shared`: shutdown unwraps it.
+        let (outer, limits) = (Arc::clone(&shared.outer), shared.limits.clone());
+        let (watcher, tls) = (shared.graceful.watcher(), tls.clone());
         tokio::spawn(async move {
+            let _slot = slot;
             let info = ConnInfo {
                 peer,
                 local,
@@ -54,7 +74,7 @@ pub async fn serve(
                 tls: None,
             };
             match tls {
-                None => serve_conn(stream, info, outer, watcher).await,
+                None => serve_conn(stream, info, outer, limits, watcher).await,
                 Some(acceptor) => match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                     Ok(Ok(tls_stream)) => {
                         let (_, session) = tls_stream.get_ref();
@@ -62,7 +82,7 @@ pub async fn serve(
                             tls: Some(tls_info(session)),
                             ..info
                         };
-                        serve_conn(tls_stream, info, outer, watcher).await;
+                        serve_conn(tls_stream, info, outer, limits, watcher).await;
                     }
                     Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                     Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
@@ -89,26 +109,42 @@ fn tls_info(s: &rustls::ServerConnection) -> TlsInfo {
     }
 }
 
-async fn serve_conn<S>(stream: S, info: ConnInfo, outer: Arc<Outer>, watcher: Watcher)
+async fn serve_conn<S>(stream: S, info: ConnInfo, outer: Arc<Outer>, limits: ConnLimits, watcher: Watcher)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let act = Activity::new();
+    let peer = info.peer;
+    let svc_act = Arc::clone(&act);
     let svc = service_fn(move |req| {
-        let (outer, info) = (Arc::clone(&outer), info.clone());
-        async move { Ok::<_, Infallible>(outer.handle(req, info).await) }
+        let (outer, info, in_flight) = (Arc::clone(&outer), info.clone(), svc_act.begin());
+        async move {
+            let resp = outer.handle(req, info).await;
+            Ok::<_, Infallible>(resp.map(|b| GuardedBody::new(b, in_flight)))
+        }
     });
+    let hard_limit = limits.hard_header_bytes();
     let mut builder = Builder::new(TokioExecutor::new());
+    // hyper's own header timer is off: it would also cut idle keep-alive
+    // connections at the same deadline; `conn_guard` times both separately.
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .max_buf_size(MAX_HEADER_BYTES.max(8192) * 4);
+        .header_read_timeout(None)
+        // hyper-util's builder has no separate head limit: a head must fit the read buffer.
+        .max_buf_size(hard_limit);
     builder
         .http2()
         .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(MAX_HEADER_BYTES).unwrap_or(u32::MAX));
-    let conn = builder.serve_connection(TokioIo::new(stream), svc).into_owned();
-    if let Err(e) = watcher.watch(conn).await {
-        tracing::debug!(error = %e, "connection ended with an error");
+        .max_header_list_size(u32::try_from(hard_limit).unwrap_or(u32::MAX));
+    let io = TokioIo::new(TrackedIo::new(stream, Arc::clone(&act)));
+    let conn = watcher.watch(builder.serve_connection(io, svc).into_owned());
+    tokio::select! {
+        r = conn => if let Err(e) = r {
+            tracing::debug!(%peer, error = %e, "connection ended with an error");
+        },
+        reason = watchdog(act, limits) => {
+            tracing::info!(%peer, reason, "closing connection");
+        }
     }
 }

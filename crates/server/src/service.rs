@@ -5,6 +5,7 @@
 //! TrentService.*`) now; STS, S3 Control and CORS later.
 use crate::aws_errors::xml_escape;
 use crate::context::{ConnInfo, RequestId};
+use crate::limits::{ConnLimits, StallGuard};
 use crate::metrics::{Metrics, OpSlot};
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
@@ -31,12 +32,16 @@ pub struct Outer {
     /// The built-in KMS (the same instance the S3 layer uses for SSE-KMS).
     pub kms: Arc<strongbox_kms::Kms>,
     pub metrics: Arc<Metrics>,
+    pub limits: ConnLimits,
 }
 
 impl Outer {
     pub async fn handle(&self, mut req: Request<Incoming>, conn: ConnInfo) -> Response<s3s::Body> {
         let start = Instant::now();
         let request_id = new_request_id();
+        if crate::limits::header_section_len(req.headers()) > self.limits.max_header_bytes {
+            return with_ids(self.header_too_large(&req, &request_id).await, &request_id);
+        }
         if let Some(resp) = self.local_endpoint(&req) {
             return with_ids(resp, &request_id);
         }
@@ -70,7 +75,12 @@ impl Outer {
         req.extensions_mut().insert(conn);
         req.extensions_mut().insert(RequestId(request_id.clone()));
         req.extensions_mut().insert(op.clone());
-        let resp = match self.s3.call(req.map(s3s::Body::from)).await {
+        let stall = self.limits.body_timeout;
+        let resp = match self
+            .s3
+            .call(req.map(|b| s3s::Body::http_body(StallGuard::new(b, stall))))
+            .await
+        {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(request_id, error = %e, "s3 service failed");
@@ -116,12 +126,27 @@ impl Outer {
     /// service authenticates, authorizes and answers with its own XML.
     async fn iam(&self, req: Request<Incoming>, conn: &ConnInfo, request_id: &str) -> Response<s3s::Body> {
         let (parts, body) = req.into_parts();
+        let body = StallGuard::new(body, self.limits.body_timeout);
         let limited = http_body_util::Limited::new(body, MAX_IAM_BODY);
         let body = match limited.collect().await {
             Ok(c) => c.to_bytes(),
+            Err(e) if crate::limits::is_body_timeout(&*e) => {
+                tracing::info!(request_id, error = %e, "IAM request body stalled");
+                return iam_error_response(
+                    StatusCode::BAD_REQUEST,
+                    "RequestTimeout",
+                    "The request body was not received within the timeout period.",
+                    request_id,
+                );
+            }
             Err(e) => {
                 tracing::info!(request_id, error = %e, "IAM request body refused");
-                return iam_error_response(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", request_id);
+                return iam_error_response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "RequestEntityTooLarge",
+                    "The request body is too large.",
+                    request_id,
+                );
             }
         };
         let context = crate::conditions::request_keys(conn, &parts.headers, SystemTime::now(), &self.iam.region);
@@ -149,6 +174,7 @@ impl Outer {
     /// authenticates, authorizes, audits and answers with its own JSON.
     async fn kms(&self, req: Request<Incoming>, conn: &ConnInfo, request_id: &str) -> Response<s3s::Body> {
         let (parts, body) = req.into_parts();
+        let body = StallGuard::new(body, self.limits.body_timeout);
         let limited = http_body_util::Limited::new(body, MAX_KMS_BODY);
         let out = match limited.collect().await {
             Ok(c) => {
@@ -165,6 +191,14 @@ impl Outer {
                         context,
                     })
                     .await
+            }
+            Err(e) if crate::limits::is_body_timeout(&*e) => {
+                tracing::info!(request_id, error = %e, "KMS request body stalled");
+                strongbox_kms::KmsResponse {
+                    status: StatusCode::BAD_REQUEST,
+                    body: r#"{"__type":"RequestTimeoutException","message":"The request body was not received within the timeout period."}"#.into(),
+                    error_type: Some("RequestTimeoutException"),
+                }
             }
             Err(e) => {
                 tracing::info!(request_id, error = %e, "KMS request body refused");
@@ -213,10 +247,28 @@ impl Outer {
     }
 }
 
-fn iam_error_response(status: StatusCode, code: &str, request_id: &str) -> Response<s3s::Body> {
+impl Outer {
+    /// 400 RequestHeaderSectionTooLarge, as AWS answers; the body (if any)
+    /// is not read, so the connection closes after it.
+    async fn header_too_large(&self, req: &Request<Incoming>, request_id: &str) -> Response<s3s::Body> {
+        let max = self.limits.max_header_bytes;
+        tracing::info!(request_id, max, "request header section too large");
+        let mut r = Response::new(s3s::Body::from(crate::limits::header_too_large_body(max)));
+        *r.status_mut() = StatusCode::BAD_REQUEST;
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+        let mut r = decorate_error(r, req.uri().path(), request_id).await;
+        r.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        self.metrics.record("Unknown", 400, 0, 0, std::time::Duration::ZERO);
+        r
+    }
+}
+
+fn iam_error_response(status: StatusCode, code: &str, message: &str, request_id: &str) -> Response<s3s::Body> {
     let body = format!(
         "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type>\
-         <Code>{code}</Code><Message>The request body is too large.</Message></Error>\
+         <Code>{code}</Code><Message>{message}</Message></Error>\
          <RequestId>{request_id}</RequestId></ErrorResponse>"
     );
     let mut r = Response::new(s3s::Body::from(body));

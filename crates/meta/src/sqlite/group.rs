@@ -18,7 +18,45 @@ pub(super) trait Pending: Send {
     fn fail(&mut self, message: String);
     /// Hands the outcome to the waiting caller; `commit_error` when the
     /// batch's transaction did not commit, which undoes every job in it.
-    fn deliver(self: Box<Self>, commit_error: Option<&str>);
+    fn deliver(self: Box<Self>, commit_error: Option<&BatchFailure>);
+}
+
+/// Why a batch did not commit; a full disk stays recognisable so the caller
+/// can say so instead of a generic internal error.
+pub(super) struct BatchFailure {
+    message: String,
+    storage_full: bool,
+}
+
+impl BatchFailure {
+    fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            storage_full: false,
+        }
+    }
+
+    fn of(e: &MetaError, context: &str) -> Self {
+        Self {
+            message: format!("{context}{e}"),
+            storage_full: e.is_storage_full(),
+        }
+    }
+
+    fn of_sqlite(e: &rusqlite::Error, context: &str) -> Self {
+        Self {
+            message: format!("{context}{e}"),
+            storage_full: crate::sqlite_full(e),
+        }
+    }
+
+    fn to_error(&self) -> MetaError {
+        if self.storage_full {
+            MetaError::StorageFull(self.message.clone())
+        } else {
+            MetaError::Task(format!("group commit failed: {}", self.message))
+        }
+    }
 }
 
 struct Job<R, F> {
@@ -46,9 +84,9 @@ where
         self.outcome = Some(Err(MetaError::Task(message)));
     }
 
-    fn deliver(self: Box<Self>, commit_error: Option<&str>) {
+    fn deliver(self: Box<Self>, commit_error: Option<&BatchFailure>) {
         let outcome = match (commit_error, self.outcome) {
-            (Some(e), Some(Ok(_)) | None) => Err(MetaError::Task(format!("group commit failed: {e}"))),
+            (Some(e), Some(Ok(_)) | None) => Err(e.to_error()),
             (_, Some(outcome)) => outcome,
             (None, None) => Err(MetaError::Task("group-commit job never ran".into())),
         };
@@ -88,14 +126,17 @@ fn flush(writer: &Mutex<Connection>, queue: &Mutex<Vec<Box<dyn Pending>>>) {
     }
     match conn {
         Ok(mut conn) => run_batch(&mut conn, jobs),
-        Err(_) => jobs.into_iter().for_each(|j| j.deliver(Some("writer lock poisoned"))),
+        Err(_) => {
+            let failure = BatchFailure::new("writer lock poisoned");
+            jobs.into_iter().for_each(|j| j.deliver(Some(&failure)));
+        }
     }
 }
 
 fn run_batch(conn: &mut Connection, mut jobs: Vec<Box<dyn Pending>>) {
     if let Err(e) = retry_busy(|| Ok(conn.execute_batch("BEGIN IMMEDIATE")?)) {
-        let message = e.to_string();
-        jobs.into_iter().for_each(|j| j.deliver(Some(&message)));
+        let failure = BatchFailure::of(&e, "");
+        jobs.into_iter().for_each(|j| j.deliver(Some(&failure)));
         return;
     }
     for job in &mut jobs {
@@ -110,18 +151,18 @@ fn run_batch(conn: &mut Connection, mut jobs: Vec<Box<dyn Pending>>) {
         };
         if let Err(e) = conn.execute_batch(end) {
             // The transaction's state is unknown: abandon the whole batch.
-            let message = format!("savepoint: {e}");
+            let failure = BatchFailure::of_sqlite(&e, "savepoint: ");
             let _ = conn.execute_batch("ROLLBACK");
-            jobs.into_iter().for_each(|j| j.deliver(Some(&message)));
+            jobs.into_iter().for_each(|j| j.deliver(Some(&failure)));
             return;
         }
     }
     match conn.execute_batch("COMMIT") {
         Ok(()) => jobs.into_iter().for_each(|j| j.deliver(None)),
         Err(e) => {
-            let message = e.to_string();
+            let failure = BatchFailure::of_sqlite(&e, "");
             let _ = conn.execute_batch("ROLLBACK");
-            jobs.into_iter().for_each(|j| j.deliver(Some(&message)));
+            jobs.into_iter().for_each(|j| j.deliver(Some(&failure)));
         }
     }
 }

@@ -72,6 +72,10 @@ pub(crate) fn s3_err(e: EngineError) -> S3Error {
         E::NotModified => S3ErrorCode::NotModified,
         E::IncompleteBody => S3ErrorCode::IncompleteBody,
         E::Body(inner) => return body_error(inner),
+        E::StorageFull(cause) => {
+            tracing::error!(%cause, "storage full: request refused, nothing stored");
+            return storage_full();
+        }
         E::Internal(cause) => {
             tracing::error!(%cause, "internal error");
             return s3_error!(InternalError, "We encountered an internal error. Please try again.");
@@ -80,11 +84,23 @@ pub(crate) fn s3_err(e: EngineError) -> S3Error {
     S3Error::with_message(code, msg)
 }
 
-/// A body stream failure: s3s' own errors (bad chunk signature, size limit)
-/// pass through; anything else means the body ended early.
+/// The answer to a write that found the disk full: 503 ServiceUnavailable,
+/// which every AWS SDK retries with backoff, with a message that says why
+/// (docs/errors.md explains the choice over MinIO's 507 XMinioStorageFull).
+pub(crate) fn storage_full() -> S3Error {
+    s3_error!(
+        ServiceUnavailable,
+        "The server's storage is full; nothing was stored. Retry after space has been freed."
+    )
+}
+
+/// A body stream failure: s3s' own errors (bad chunk signature, size limit,
+/// and the server's RequestTimeout for a stalled body, possibly wrapped by a
+/// decoder) pass through; anything else means the body ended early.
 fn body_error(inner: strongbox_engine::BoxError) -> S3Error {
     match inner.downcast::<S3Error>() {
         Ok(e) => *e,
+        Err(other) if crate::limits::is_body_timeout(other.as_ref()) => crate::limits::request_timeout(),
         Err(other) => {
             tracing::info!(error = %other, "request body ended early");
             s3_error!(

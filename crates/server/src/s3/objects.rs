@@ -184,6 +184,7 @@ impl StrongboxS3 {
             .open_object_keys(ctx, &o.doc.encryption, &o.bucket, &o.key, customer.as_ref())
             .await?;
         let body = engine(self.engine.read_with(&o, range, keys))?;
+        let body = engine(strongbox_engine::first_frame_checked(body).await)?;
         let mut out = GetObjectOutput {
             body: Some(StreamingBlob::wrap(body)),
             content_length: i64::try_from(len).ok(),
