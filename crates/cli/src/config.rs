@@ -160,8 +160,16 @@ pub fn resolve(a: ServeArgs) -> anyhow::Result<Config> {
                 a.header_read_timeout.or(file.header_read_timeout),
                 defaults.header_read_timeout,
             )?,
-            idle_timeout: seconds("idle_timeout", a.idle_timeout.or(file.idle_timeout), defaults.idle_timeout)?,
-            body_timeout: seconds("body_timeout", a.body_timeout.or(file.body_timeout), defaults.body_timeout)?,
+            idle_timeout: seconds(
+                "idle_timeout",
+                a.idle_timeout.or(file.idle_timeout),
+                defaults.idle_timeout,
+            )?,
+            body_timeout: seconds(
+                "body_timeout",
+                a.body_timeout.or(file.body_timeout),
+                defaults.body_timeout,
+            )?,
             max_header_bytes: bounded(
                 "max_header_bytes",
                 a.max_header_bytes.or(file.max_header_bytes),

@@ -257,7 +257,7 @@ impl Outer {
         *r.status_mut() = StatusCode::BAD_REQUEST;
         r.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
-        let mut r = decorate_error(r, req.uri().path(), request_id).await;
+        let mut r = decorate_error(r, req.uri().path(), request_id, |_, _| None).await;
         r.headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
         self.metrics.record("Unknown", 400, 0, 0, std::time::Duration::ZERO);
