@@ -48,6 +48,9 @@ pub struct Cli {
 pub enum Command {
     /// Run PUT, GET, LIST and/or DELETE phases over one set of objects.
     Run(RunArgs),
+    /// Run a mixed, verified workload over a bounded key space for a while,
+    /// sampling the server's memory, FDs and temp files (soak test).
+    Mixed(crate::mixed::args::MixedArgs),
 }
 
 #[derive(clap::Args)]
@@ -264,10 +267,43 @@ mod tests {
             "out.json",
         ])
         .unwrap();
-        let Command::Run(args) = &cli.command;
+        let Command::Run(args) = &cli.command else { panic!("not run") };
         assert_eq!(args.size, Size(64 << 20));
         assert_eq!(args.ops, vec![Op::Put, Op::Get]);
         assert_eq!(cli.server_pid, Some(1));
+    }
+
+    #[test]
+    fn cli_parses_the_mixed_command() {
+        let cli = Cli::try_parse_from([
+            "strongbox-bench",
+            "--endpoint",
+            "http://127.0.0.1:9080",
+            "--access-key",
+            "AK",
+            "--secret-key",
+            "SK",
+            "mixed",
+            "--mix",
+            "put=40,get=40,list=5,delete=10,multipart=5",
+            "--sizes",
+            "4KiB,256KiB,8MiB",
+            "--duration",
+            "30m",
+            "--concurrency",
+            "8",
+            "--server-pid",
+            "7",
+            "--server-tmp-dir",
+            "/d/tmp",
+        ])
+        .unwrap();
+        let Command::Mixed(args) = &cli.command else { panic!("not mixed") };
+        assert_eq!(args.sizes, vec![Size(4 << 10), Size(256 << 10), Size(8 << 20)]);
+        assert_eq!(args.duration.0, std::time::Duration::from_secs(1800));
+        assert_eq!(args.mix.to_string(), "put=40,get=40,list=5,delete=10,multipart=5");
+        assert_eq!(cli.server_pid, Some(7));
+        assert_eq!(args.keys, 64);
     }
 
     #[test]
@@ -290,17 +326,17 @@ mod tests {
             "--list-repeat",
             "5",
         ]);
-        let Command::Run(args) = &cli.command;
+        let Command::Run(args) = &cli.command else { panic!("not run") };
         assert_eq!(args.size, Size(0));
         assert_eq!(args.ops, vec![Op::Delete, Op::List, Op::Put]);
         assert_eq!(args.multipart_part_size, Some(Size(5 << 20)));
         assert_eq!(args.warmup_objects(), 0);
         assert_eq!(args.list_repeat, 5);
         let cli = parse(&["--concurrency", "32", "--count", "3"]);
-        let Command::Run(args) = &cli.command;
+        let Command::Run(args) = &cli.command else { panic!("not run") };
         assert_eq!(args.warmup_objects(), 3);
         let cli = parse(&["--ops", "list,delete", "--prefix", "p"]);
-        let Command::Run(args) = &cli.command;
+        let Command::Run(args) = &cli.command else { panic!("not run") };
         assert_eq!(args.warmup_objects(), 0);
         assert_eq!(args.list_repeat, 3);
         assert_eq!(args.multipart_part_size, None);

@@ -147,25 +147,38 @@ impl S3 {
 
     /// GETs `key`, reading and discarding the body; hashes it when `md5` is set.
     pub async fn get(&self, key: &str, md5: bool) -> anyhow::Result<GetResult> {
-        let mut body = self
+        let resp = self
             .call(Method::GET, Some(key), &[], Bytes::new(), &self.get_headers)
-            .await?
-            .into_body();
-        let mut hasher = md5.then(Md5::new);
-        let mut bytes = 0u64;
-        while let Some(frame) = body.frame().await {
-            let frame = frame.context("reading GET body")?;
-            if let Ok(data) = frame.into_data() {
-                bytes += data.len() as u64;
-                if let Some(h) = hasher.as_mut() {
-                    h.update(&data);
-                }
+            .await?;
+        read_body(resp, md5).await
+    }
+
+    /// GETs `key` and hashes its body; None when the server answers
+    /// `404 NoSuchKey` (any other error status is an error).
+    pub async fn get_if_exists(&self, key: &str) -> anyhow::Result<Option<GetResult>> {
+        let resp = self
+            .send(
+                Method::GET,
+                Some(key),
+                "",
+                Bytes::new(),
+                sigv4::EMPTY_SHA256,
+                &self.get_headers,
+            )
+            .await?;
+        if resp.status() == StatusCode::NOT_FOUND {
+            let text = read_error_body(resp).await;
+            if text.contains("<Code>NoSuchKey</Code>") {
+                return Ok(None);
             }
+            bail!("GET /{}/{key}: 404 without NoSuchKey: {text}", self.bucket);
         }
-        Ok(GetResult {
-            bytes,
-            md5_hex: hasher.map(|h| hex::encode(h.finalize())),
-        })
+        if !resp.status().is_success() {
+            let status = resp.status();
+            let text = read_error_body(resp).await;
+            bail!("GET /{}/{key}: {status}: {text}", self.bucket);
+        }
+        read_body(resp, true).await.map(Some)
     }
 
     pub async fn delete(&self, key: &str) -> anyhow::Result<()> {
@@ -263,6 +276,26 @@ impl S3 {
             .await
             .map_err(|e| anyhow!("{method} {target}: {}", error_chain(&e)))
     }
+}
+
+/// Reads and discards a body, counting its bytes and hashing it when `md5` is set.
+async fn read_body(resp: Response<Incoming>, md5: bool) -> anyhow::Result<GetResult> {
+    let mut body = resp.into_body();
+    let mut hasher = md5.then(Md5::new);
+    let mut bytes = 0u64;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.context("reading GET body")?;
+        if let Ok(data) = frame.into_data() {
+            bytes += data.len() as u64;
+            if let Some(h) = hasher.as_mut() {
+                h.update(&data);
+            }
+        }
+    }
+    Ok(GetResult {
+        bytes,
+        md5_hex: hasher.map(|h| hex::encode(h.finalize())),
+    })
 }
 
 /// Reads a whole (small) response body as text.

@@ -200,26 +200,30 @@ impl Run<'_> {
 
     /// One ListObjectsV2 page.
     async fn page(&self, token: Option<&str>) -> anyhow::Result<Page> {
-        let prefix = format!("{}/", self.job.prefix);
-        let mut query = vec![("list-type", "2"), ("prefix", prefix.as_str()), ("max-keys", MAX_KEYS)];
-        if let Some(t) = token {
-            query.push(("continuation-token", t));
-        }
-        let resp = self
-            .job
-            .s3
-            .call(Method::GET, None, &query, Bytes::new(), &http::HeaderMap::new())
-            .await?;
-        parse_page(&read_text(resp, "ListObjectsV2").await?)
+        page(self.job.s3, self.job.prefix, token).await
     }
+}
+
+/// One ListObjectsV2 page of the keys under `<prefix>/`, checked for a
+/// `KeyCount` that matches it (also the mixed workload's LIST).
+pub async fn page(s3: &S3, prefix: &str, token: Option<&str>) -> anyhow::Result<Page> {
+    let prefix = format!("{prefix}/");
+    let mut query = vec![("list-type", "2"), ("prefix", prefix.as_str()), ("max-keys", MAX_KEYS)];
+    if let Some(t) = token {
+        query.push(("continuation-token", t));
+    }
+    let resp = s3
+        .call(Method::GET, None, &query, Bytes::new(), &http::HeaderMap::new())
+        .await?;
+    parse_page(&read_text(resp, "ListObjectsV2").await?)
 }
 
 /// What the listing needs from one ListObjectsV2 page.
 #[derive(Debug, PartialEq)]
-struct Page {
-    keys: Vec<String>,
-    truncated: bool,
-    next_token: Option<String>,
+pub struct Page {
+    pub keys: Vec<String>,
+    pub truncated: bool,
+    pub next_token: Option<String>,
 }
 
 fn parse_page(text: &str) -> anyhow::Result<Page> {
@@ -250,7 +254,7 @@ fn parse_page(text: &str) -> anyhow::Result<Page> {
 }
 
 /// Keys must come in strictly ascending (UTF-8 binary) order, across pages.
-fn check_order(previous: Option<&str>, keys: &[String]) -> anyhow::Result<()> {
+pub fn check_order(previous: Option<&str>, keys: &[String]) -> anyhow::Result<()> {
     let mut last = previous;
     for key in keys {
         if let Some(before) = last {

@@ -22,6 +22,7 @@ mod cli;
 mod client;
 mod list;
 mod meter;
+mod mixed;
 mod multipart;
 mod phase;
 mod procfs;
@@ -59,12 +60,19 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// Runs the command; returns the error count (0: all passed).
+async fn run(cli: Cli) -> anyhow::Result<u64> {
+    match &cli.command {
+        Command::Run(args) => run_phases(&cli, args).await,
+        Command::Mixed(args) => mixed::run(&cli, args, connect(&cli, args.concurrency)?).await,
+    }
+}
+
 /// Runs the warm-up and the phases, prints the table, writes the JSON;
 /// returns the error count (warm-up included).
-async fn run(cli: Cli) -> anyhow::Result<u64> {
-    let Command::Run(args) = &cli.command;
+async fn run_phases(cli: &Cli, args: &RunArgs) -> anyhow::Result<u64> {
     let ops = checked_ops(args)?;
-    let work = Arc::new(workload(&cli, args).await?);
+    let work = Arc::new(workload(cli, args).await?);
     eprintln!(
         "{} {} objects of {}{} at concurrency {} to {} bucket {} prefix {}",
         ops.iter().map(|o| o.name()).collect::<Vec<_>>().join("+"),
@@ -142,23 +150,28 @@ fn checked_ops(args: &RunArgs) -> anyhow::Result<Vec<Op>> {
     Ok(ops)
 }
 
-/// Connects, creates the bucket and generates the data.
-async fn workload(cli: &Cli, args: &RunArgs) -> anyhow::Result<Workload> {
+/// The client of the endpoint, with a pool of `concurrency` connections.
+fn connect(cli: &Cli, concurrency: usize) -> anyhow::Result<client::S3> {
     let trust = match (&cli.ca_file, cli.insecure_skip_verify) {
         (Some(p), _) => Some(client::Trust::CaFile(p.clone())),
         (None, true) => Some(client::Trust::InsecureSkipVerify),
         (None, false) => None,
     };
     let signer = sigv4::Signer::new(cli.access_key.clone(), cli.secret_key.clone(), cli.region.clone());
-    let s3 = client::S3::new(
+    client::S3::new(
         &cli.endpoint,
         trust,
         signer,
         cli.region.clone(),
         cli.bucket.clone(),
-        args.concurrency,
-    )?
-    .with_headers(cli::sse_headers(args, true)?, cli::sse_headers(args, false)?);
+        concurrency,
+    )
+}
+
+/// Connects, creates the bucket and generates the data.
+async fn workload(cli: &Cli, args: &RunArgs) -> anyhow::Result<Workload> {
+    let s3 = connect(cli, args.concurrency)?
+        .with_headers(cli::sse_headers(args, true)?, cli::sse_headers(args, false)?);
     let data = random_bytes(args.size.0)?;
     let data_md5 = args.verify.then(|| hex::encode(Md5::digest(&data)));
     let part_size = args

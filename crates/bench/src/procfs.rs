@@ -1,8 +1,9 @@
 //! The few `/proc` readings a run records: a process's CPU time (utime +
 //! stime of `/proc/PID/stat`, all threads), its resident memory (`VmRSS`,
 //! and the peak `VmHWM` that writing `5` to `/proc/PID/clear_refs` resets)
-//! and the load average. Linux only; anything unreadable is `None` and
-//! shows as "-" in the report.
+//! and the load average; and for the mixed workload's leak checks, a
+//! process's open file descriptors and the entries of a directory. Linux
+//! only; anything unreadable is `None` and shows as "-" in the report.
 
 /// Clock ticks per second for `/proc/PID/stat`. `getconf CLK_TCK` is 100
 /// on every Linux architecture this runs on.
@@ -45,6 +46,18 @@ pub fn memory(pid: u32) -> Option<Memory> {
 /// process's owner has). Returns whether the kernel accepted it.
 pub fn reset_peak_rss(pid: u32) -> bool {
     std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
+}
+
+/// Open file descriptors of a process: the entries of `/proc/PID/fd`
+/// (sockets, files, pipes, eventfds alike).
+pub fn open_fds(pid: u32) -> Option<u64> {
+    count_entries(std::path::Path::new(&format!("/proc/{pid}/fd")))
+}
+
+/// Entries of a directory (not recursive); None when it cannot be read.
+pub fn count_entries(dir: &std::path::Path) -> Option<u64> {
+    let entries = std::fs::read_dir(dir).ok()?;
+    Some(entries.filter(Result::is_ok).count() as u64)
 }
 
 /// `VmRSS` and `VmHWM` of a status file (lines like `VmRSS:   1234 kB`).
@@ -101,5 +114,18 @@ mod tests {
         let pid = std::process::id();
         let mem = memory(pid).unwrap();
         assert!(mem.hwm_kib >= mem.rss_kib && mem.rss_kib > 0);
+        // stdin, stdout, stderr at least (other tests open and close more).
+        assert!(open_fds(pid).unwrap() >= 3);
+        let dir = tempfile_dir();
+        std::fs::write(dir.join("a"), b"x").unwrap();
+        assert_eq!(count_entries(&dir), Some(1));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(count_entries(&dir), None);
+    }
+
+    fn tempfile_dir() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("strongbox-bench-procfs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
     }
 }

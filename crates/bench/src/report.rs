@@ -61,7 +61,7 @@ impl<'a> Summary<'a> {
 }
 
 /// Nearest-rank p50/p90/p99/p99.9 and max of sorted latencies.
-fn latency_ms(sorted: &[Duration]) -> Option<[f64; 5]> {
+pub fn latency_ms(sorted: &[Duration]) -> Option<[f64; 5]> {
     let last = sorted.len().checked_sub(1)?;
     let rank = |p: f64| {
         let i = ((p * sorted.len() as f64).ceil() as usize).saturating_sub(1).min(last);
