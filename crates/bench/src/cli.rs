@@ -267,7 +267,9 @@ mod tests {
             "out.json",
         ])
         .unwrap();
-        let Command::Run(args) = &cli.command else { panic!("not run") };
+        let Command::Run(args) = &cli.command else {
+            panic!("not run")
+        };
         assert_eq!(args.size, Size(64 << 20));
         assert_eq!(args.ops, vec![Op::Put, Op::Get]);
         assert_eq!(cli.server_pid, Some(1));
@@ -298,7 +300,9 @@ mod tests {
             "/d/tmp",
         ])
         .unwrap();
-        let Command::Mixed(args) = &cli.command else { panic!("not mixed") };
+        let Command::Mixed(args) = &cli.command else {
+            panic!("not mixed")
+        };
         assert_eq!(args.sizes, vec![Size(4 << 10), Size(256 << 10), Size(8 << 20)]);
         assert_eq!(args.duration.0, std::time::Duration::from_secs(1800));
         assert_eq!(args.mix.to_string(), "put=40,get=40,list=5,delete=10,multipart=5");
@@ -326,17 +330,23 @@ mod tests {
             "--list-repeat",
             "5",
         ]);
-        let Command::Run(args) = &cli.command else { panic!("not run") };
+        let Command::Run(args) = &cli.command else {
+            panic!("not run")
+        };
         assert_eq!(args.size, Size(0));
         assert_eq!(args.ops, vec![Op::Delete, Op::List, Op::Put]);
         assert_eq!(args.multipart_part_size, Some(Size(5 << 20)));
         assert_eq!(args.warmup_objects(), 0);
         assert_eq!(args.list_repeat, 5);
         let cli = parse(&["--concurrency", "32", "--count", "3"]);
-        let Command::Run(args) = &cli.command else { panic!("not run") };
+        let Command::Run(args) = &cli.command else {
+            panic!("not run")
+        };
         assert_eq!(args.warmup_objects(), 3);
         let cli = parse(&["--ops", "list,delete", "--prefix", "p"]);
-        let Command::Run(args) = &cli.command else { panic!("not run") };
+        let Command::Run(args) = &cli.command else {
+            panic!("not run")
+        };
         assert_eq!(args.warmup_objects(), 0);
         assert_eq!(args.list_repeat, 3);
         assert_eq!(args.multipart_part_size, None);

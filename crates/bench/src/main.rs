@@ -170,8 +170,8 @@ fn connect(cli: &Cli, concurrency: usize) -> anyhow::Result<client::S3> {
 
 /// Connects, creates the bucket and generates the data.
 async fn workload(cli: &Cli, args: &RunArgs) -> anyhow::Result<Workload> {
-    let s3 = connect(cli, args.concurrency)?
-        .with_headers(cli::sse_headers(args, true)?, cli::sse_headers(args, false)?);
+    let s3 =
+        connect(cli, args.concurrency)?.with_headers(cli::sse_headers(args, true)?, cli::sse_headers(args, false)?);
     let data = random_bytes(args.size.0)?;
     let data_md5 = args.verify.then(|| hex::encode(Md5::digest(&data)));
     let part_size = args

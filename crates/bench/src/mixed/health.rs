@@ -112,7 +112,11 @@ fn band(name: &'static str, values: &[u64], tolerance: f64, slack: u64, unit: &s
     let (lo, hi) = (median as f64 - allowed, median as f64 + allowed);
     let passed = values.len() >= 2 && (min as f64) >= lo && (max as f64) <= hi;
     let pct = |v: u64| (v as f64 / median.max(1) as f64 - 1.0) * 100.0;
-    let few = if values.len() < 2 { " (fewer than 2 samples)" } else { "" };
+    let few = if values.len() < 2 {
+        " (fewer than 2 samples)"
+    } else {
+        ""
+    };
     Check {
         name,
         passed: Some(passed),
@@ -213,7 +217,12 @@ mod tests {
     #[test]
     fn a_flat_run_passes_and_the_warm_up_is_ignored() {
         // The warm-up spike (t < 10) is outside the band but not counted.
-        let during = [at(5.0, 5000, 90, 3), at(20.0, 1000, 20, 2), at(30.0, 1050, 23, 1), at(40.0, 960, 18, 0)];
+        let during = [
+            at(5.0, 5000, 90, 3),
+            at(20.0, 1000, 20, 2),
+            at(30.0, 1050, 23, 1),
+            at(40.0, 960, 18, 0),
+        ];
         assert_eq!(verdicts(&during, 0), [Some(true); 3]);
     }
 

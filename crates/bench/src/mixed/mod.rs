@@ -182,7 +182,10 @@ async fn settle(probe: &health::Probe, baseline: &health::Sample, start: Instant
 enum KeyState {
     Absent,
     /// The last body stored: its length and hex MD5.
-    Present { len: u64, md5: String },
+    Present {
+        len: u64,
+        md5: String,
+    },
     /// A write failed or timed out: either the old or the new state.
     Unknown,
 }
@@ -331,7 +334,10 @@ impl Mixed {
         });
         let read = read.unwrap_or(KeyState::Absent);
         if *state != KeyState::Unknown {
-            ensure!(*state == read, "GET {key}: read {read:?}, but the last write left {state:?}");
+            ensure!(
+                *state == read,
+                "GET {key}: read {read:?}, but the last write left {state:?}"
+            );
         }
         *state = read;
         Ok(got.map_or(0, |g| g.bytes))
@@ -340,10 +346,16 @@ impl Mixed {
     /// One listing of the prefix: sorted, and only keys of the key space.
     async fn list(&self) -> anyhow::Result<BTreeSet<String>> {
         let page = list::page(&self.s3, &self.prefix, None).await?;
-        ensure!(!page.truncated, "LIST {}/: truncated with at most 1000 keys", self.prefix);
+        ensure!(
+            !page.truncated,
+            "LIST {}/: truncated with at most 1000 keys",
+            self.prefix
+        );
         list::check_order(None, &page.keys)?;
         for k in &page.keys {
-            let index = k.strip_prefix(&format!("{}/", self.prefix)).and_then(|i| i.parse::<usize>().ok());
+            let index = k
+                .strip_prefix(&format!("{}/", self.prefix))
+                .and_then(|i| i.parse::<usize>().ok());
             ensure!(
                 index.is_some_and(|i| i < self.keys.len()),
                 "LIST: key {k:?} is not one this run writes"
@@ -388,7 +400,10 @@ impl Mixed {
             listed_known.difference(&present).take(3).collect::<Vec<_>>()
         );
         for key in &listed {
-            self.s3.delete(key).await.with_context(|| format!("cleaning up {key}"))?;
+            self.s3
+                .delete(key)
+                .await
+                .with_context(|| format!("cleaning up {key}"))?;
         }
         let left = self.list().await.context("listing after the clean-up")?;
         ensure!(left.is_empty(), "{} key(s) left after deleting every key", left.len());

@@ -81,7 +81,10 @@ impl AllOps {
         );
         for (op, s) in self.rows() {
             let lat = latency_ms(&s.latencies);
-            let ms = |i: usize| lat.and_then(|l| l.get(i).copied()).map_or("-".into(), |v| format!("{v:.2}"));
+            let ms = |i: usize| {
+                lat.and_then(|l| l.get(i).copied())
+                    .map_or("-".into(), |v| format!("{v:.2}"))
+            };
             println!(
                 "{:<10} {:>9} {:>8} {:>9.1} {:>9.2} {:>9} {:>9} {:>9}",
                 op.name(),
