@@ -82,3 +82,29 @@ def test_simulate_with_an_identity_policy_same_and_cross_account(tmp_path):
     assert run("arn:aws:s3:::docs/home/bob/x", "111122223333") == "Decision: ImplicitDeny"
     # Another account's bucket: the identity allow alone is not enough.
     assert run("arn:aws:s3:::docs/home/alice/x", "999988887777") == "Decision: ImplicitDeny"
+
+
+PUBLIC_READ = {"Version": "2012-10-17", "Statement": [
+    {"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+     "Resource": "arn:aws:s3:::site/*"},
+    {"Sid": "DenyHTTP", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+     "Resource": "arn:aws:s3:::site/*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+]}
+
+
+def test_simulate_an_anonymous_caller_against_public_read_and_deny_http(tmp_path):
+    """Issue 11: --principal anonymous (or *) simulates an unauthenticated caller."""
+    path = tmp_path / "public.json"
+    path.write_text(json.dumps(PUBLIC_READ))
+    for who in ("anonymous", "*"):
+        def run(*args):
+            out = strongbox("simulate", "--policy", str(path), "--resource", "arn:aws:s3:::site/index.html",
+                            "--resource-owner", "111122223333", "--principal", who, *args)
+            assert out.returncode == 0, out.stderr
+            return out.stdout
+        allowed = run("--action", "s3:GetObject", "--context", "aws:SecureTransport=true")
+        assert allowed.splitlines()[0] == "Decision: Allow" and "Sid PublicRead" in allowed
+        denied = run("--action", "s3:GetObject", "--context", "aws:SecureTransport=false")
+        assert denied.splitlines()[0] == "Decision: ExplicitDeny" and "Sid DenyHTTP" in denied
+        assert run("--action", "s3:PutObject", "--context", "aws:SecureTransport=true").strip() == (
+            "Decision: ImplicitDeny")

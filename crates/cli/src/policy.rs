@@ -41,8 +41,8 @@ pub struct SimulateArgs {
     /// The resource ARN, e.g. arn:aws:s3:::bucket/key.
     #[arg(long)]
     resource: String,
-    /// The caller: arn:aws:iam::ACCOUNT:root or arn:aws:iam::ACCOUNT:user/NAME.
-    /// Omit for an anonymous caller.
+    /// The caller: arn:aws:iam::ACCOUNT:root or arn:aws:iam::ACCOUNT:user/NAME;
+    /// `anonymous` or `*` (or omitted) for an unauthenticated caller.
     #[arg(long)]
     principal: Option<String>,
     /// Account owning the bucket (default: the caller's account).
@@ -139,10 +139,12 @@ fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("{}: MalformedPolicy: {e}", path.display()))?;
         identity.push((path.display().to_string(), policy));
     }
-    let account = match &args.principal {
-        None => None,
-        Some(arn) => Some(principal_account(arn)?),
-    };
+    // An anonymous caller has no ARN: `Principal: "*"` statements match it, as on AWS.
+    let principal = args
+        .principal
+        .as_deref()
+        .filter(|p| !matches!(p.trim().to_ascii_lowercase().as_str(), "anonymous" | "*"));
+    let account = principal.map(principal_account).transpose()?;
     let mut context = ContextKeys::new();
     for pair in &args.context {
         let Some((key, value)) = pair.split_once('=') else {
@@ -150,8 +152,13 @@ fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
         };
         context.insert(key.trim(), value);
     }
-    if let Some(arn) = &args.principal {
-        context.insert("aws:PrincipalArn", arn);
+    match principal {
+        Some(arn) => context.insert("aws:PrincipalArn", arn),
+        // The keys the server sets for unauthenticated requests.
+        None => {
+            context.insert("aws:PrincipalType", "Anonymous");
+            context.insert("aws:userid", "anonymous");
+        }
     }
     if let Some(account) = &account {
         context.insert("aws:PrincipalAccount", account);
@@ -164,7 +171,7 @@ fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
     let verdict = evaluate(&Authorization {
         facts: RequestFacts {
             principal: PrincipalFacts {
-                arn: args.principal.as_deref(),
+                arn: principal,
                 account: account.as_deref(),
                 service: None,
                 canonical_user: None,
