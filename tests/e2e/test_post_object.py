@@ -4,7 +4,6 @@ policy must hold on every write path), with the condition keys taken from the
 form's fields, and answer with AWS's errors and PostResponse."""
 
 import hashlib
-import json
 import shutil
 import subprocess
 import time
@@ -14,16 +13,9 @@ import pytest
 import requests
 
 from s3util import unique_bucket
+from test_bucket_policy import arn, policy
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
-
-
-def arn(bucket, key=None):
-    return f"arn:aws:s3:::{bucket}" + (f"/{key}" if key is not None else "")
-
-
-def policy(*statements):
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
 @pytest.fixture
