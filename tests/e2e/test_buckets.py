@@ -78,6 +78,30 @@ def test_delete_non_empty_bucket_returns_bucket_not_empty(s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="keep")["Body"].read() == b"x"
 
 
+def test_delete_bucket_with_only_uploads_deletes_them_and_frees_parts(spawn_server):
+    """S3 deletes a bucket whose only contents are in-progress multipart
+    uploads, and the uploads with it; their part blobs are freed on disk."""
+    srv = spawn_server()
+    s3 = srv.client("http")
+    name = unique_bucket("uploads-only")
+    s3.create_bucket(Bucket=name)
+    blobs_before = {p for p in (srv.data_dir / "blobs").rglob("*") if p.is_file()}
+    ups = [s3.create_multipart_upload(Bucket=name, Key=k)["UploadId"] for k in ("a", "b")]
+    for up, key in zip(ups, ("a", "b")):
+        for n in (1, 2):
+            s3.upload_part(Bucket=name, Key=key, UploadId=up, PartNumber=n, Body=b"p" * 300_000)
+    blobs_with_parts = {p for p in (srv.data_dir / "blobs").rglob("*") if p.is_file()}
+    assert len(blobs_with_parts - blobs_before) == 4
+
+    assert status_of(s3.delete_bucket(Bucket=name)) == 204
+    assert_s3_error(s3.head_bucket, Bucket=name, code="404", status=404)
+    assert {p for p in (srv.data_dir / "blobs").rglob("*") if p.is_file()} == blobs_before
+    # The name is free again, and the old uploads did not come back with it.
+    s3.create_bucket(Bucket=name)
+    assert s3.list_multipart_uploads(Bucket=name).get("Uploads", []) == []
+    assert_s3_error(s3.list_parts, Bucket=name, Key="a", UploadId=ups[0], code="NoSuchUpload", status=404)
+
+
 def test_operations_on_missing_bucket_return_no_such_bucket(s3):
     name = unique_bucket("missing")
     assert_s3_error(s3.head_bucket, Bucket=name, code="404", status=404)

@@ -9,7 +9,8 @@ import hashlib
 
 import pytest
 
-from s3util import KIB, assert_s3_error, checksum_b64, http_headers, random_bytes, status_of
+from s3util import (KIB, assert_s3_error, checksum_b64, http_headers, parse_error_xml, random_bytes, show,
+                    signed_request, status_of)
 
 SDK_ALGORITHMS = ["CRC32", "SHA1", "SHA256"]
 HEADER_ONLY_ALGORITHMS = ["CRC32C", "CRC64NVME"]
@@ -97,6 +98,18 @@ def test_wrong_content_md5_is_bad_digest(s3, bucket):
 def test_malformed_content_md5_is_invalid_digest(s3, bucket):
     assert_s3_error(s3.put_object, Bucket=bucket, Key="md5-malformed", Body=b"x", ContentMD5="not-base64-md5!",
                     code="InvalidDigest", status=400)
+
+
+@pytest.mark.parametrize("value", ["", "AAAA", base64.b64encode(b"short").decode()])
+def test_empty_or_short_content_md5_is_invalid_digest_and_stores_nothing(server, scheme, bucket, value):
+    """AWS rejects a Content-MD5 header that is present but empty or not the
+    base64 of 16 bytes (botocore drops an empty header, so send it raw)."""
+    r = signed_request(server, scheme, "PUT", f"/{bucket}/md5-empty", headers={"Content-MD5": value}, body=b"hello")
+    assert r.status_code == 400, show(r)
+    err = parse_error_xml(r.content)
+    assert err["Code"] == "InvalidDigest", err
+    assert err["Message"] == "The Content-MD5 you specified was invalid.", err
+    assert signed_request(server, scheme, "HEAD", f"/{bucket}/md5-empty").status_code == 404
 
 
 def test_upload_part_with_wrong_checksum_is_bad_digest(s3, bucket):

@@ -6,6 +6,8 @@ from urllib.parse import unquote_plus
 
 import pytest
 
+from s3util import show, signed_request
+
 
 TREE = ["a/1", "a/2", "a/b/3", "b/1", "c", "d/x/y", "e"]
 
@@ -115,6 +117,76 @@ def test_list_v1_prefix_delimiter_and_marker(s3, tree):
 
     v1_owner = s3.list_objects(Bucket=tree)
     assert all(o.get("Owner", {}).get("ID") for o in v1_owner["Contents"]), v1_owner
+
+
+def test_max_keys_zero_is_an_empty_untruncated_page(s3, tree):
+    for resp in (s3.list_objects_v2(Bucket=tree, MaxKeys=0), s3.list_objects(Bucket=tree, MaxKeys=0)):
+        assert resp["IsTruncated"] is False, resp
+        assert resp["MaxKeys"] == 0 and keys_of(resp) == [] and prefixes_of(resp) == [], resp
+        assert "NextContinuationToken" not in resp and "NextMarker" not in resp, resp
+    v2 = s3.list_objects_v2(Bucket=tree, MaxKeys=0)
+    assert v2["KeyCount"] == 0, v2
+
+
+def test_empty_delimiter_is_no_delimiter_and_not_echoed(server, scheme, tree):
+    for query in ("list-type=2&delimiter=", "delimiter="):
+        r = signed_request(server, scheme, "GET", f"/{tree}", query=query)
+        assert r.status_code == 200, show(r)
+        assert b"<Delimiter" not in r.content, r.text
+        assert r.text.count("<Key>") == len(TREE) and "<CommonPrefixes>" not in r.text, r.text
+
+
+UPLOAD_KEYS = ["a/x/1", "a/x/2", "a/y", "b", "c/d", "c/e/f"]
+
+
+@pytest.fixture
+def uploads(s3, bucket):
+    return {k: s3.create_multipart_upload(Bucket=bucket, Key=k)["UploadId"] for k in UPLOAD_KEYS}
+
+
+def test_list_uploads_delimiter_rolls_up_common_prefixes(s3, bucket, uploads):
+    resp = s3.list_multipart_uploads(Bucket=bucket, Delimiter="/")
+    assert [u["Key"] for u in resp.get("Uploads", [])] == ["b"], resp
+    assert prefixes_of(resp) == ["a/", "c/"], resp
+    assert resp["Delimiter"] == "/" and resp["IsTruncated"] is False, resp
+    resp = s3.list_multipart_uploads(Bucket=bucket, Delimiter="/", Prefix="a/")
+    assert [u["Key"] for u in resp.get("Uploads", [])] == ["a/y"], resp
+    assert prefixes_of(resp) == ["a/x/"], resp
+
+
+def test_list_uploads_paged_with_delimiter_visits_each_entry_once(s3, bucket, uploads):
+    seen, kwargs = [], {}
+    for _ in range(10):
+        resp = s3.list_multipart_uploads(Bucket=bucket, Delimiter="/", MaxUploads=1, **kwargs)
+        page = [u["Key"] for u in resp.get("Uploads", [])] + prefixes_of(resp)
+        assert len(page) == 1, resp
+        seen += page
+        if not resp["IsTruncated"]:
+            break
+        kwargs = {"KeyMarker": resp["NextKeyMarker"]}
+        if resp.get("NextUploadIdMarker"):
+            kwargs["UploadIdMarker"] = resp["NextUploadIdMarker"]
+    assert seen == ["a/", "b", "c/"], seen
+
+
+def test_list_uploads_pages_two_uploads_of_one_key_in_initiation_order(s3, bucket):
+    ids = [s3.create_multipart_upload(Bucket=bucket, Key="same")["UploadId"] for _ in range(6)]
+    got, kwargs = [], {}
+    while True:
+        resp = s3.list_multipart_uploads(Bucket=bucket, MaxUploads=2, **kwargs)
+        got += [u["UploadId"] for u in resp.get("Uploads", [])]
+        if not resp["IsTruncated"]:
+            break
+        kwargs = {"KeyMarker": resp["NextKeyMarker"], "UploadIdMarker": resp["NextUploadIdMarker"]}
+    assert got == ids, (got, ids)
+
+
+def test_list_uploads_max_zero_and_empty_delimiter(server, scheme, s3, bucket, uploads):
+    resp = s3.list_multipart_uploads(Bucket=bucket, MaxUploads=0)
+    assert resp["IsTruncated"] is False and resp.get("Uploads", []) == [], resp
+    r = signed_request(server, scheme, "GET", f"/{bucket}", query="uploads=&delimiter=")
+    assert r.status_code == 200 and b"<Delimiter" not in r.content, r.text
+    assert r.text.count("<UploadId>") == len(UPLOAD_KEYS), r.text
 
 
 def test_list_order_is_utf8_byte_order(s3, bucket):

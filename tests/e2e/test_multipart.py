@@ -129,6 +129,32 @@ def test_unknown_upload_id_is_no_such_upload(s3, bucket):
                     code="NoSuchUpload", status=404)
 
 
+def test_complete_retried_after_success_returns_the_same_result(s3, bucket, parts):
+    """SDKs retry CompleteMultipartUpload after a timeout; S3 answers 200 with
+    the same result while the completed object is unchanged."""
+    key = "mp/retried"
+    up = s3.create_multipart_upload(Bucket=bucket, Key=key, ChecksumAlgorithm="CRC32")["UploadId"]
+    done = []
+    for n, data in enumerate([parts[0], parts[2]], start=1):
+        r = s3.upload_part(Bucket=bucket, Key=key, UploadId=up, PartNumber=n, Body=data, ChecksumAlgorithm="CRC32")
+        done.append({"PartNumber": n, "ETag": r["ETag"], "ChecksumCRC32": r["ChecksumCRC32"]})
+    first = s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=up, MultipartUpload={"Parts": done})
+    again = s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=up, MultipartUpload={"Parts": done})
+    assert status_of(again) == 200
+    for field in ("ETag", "Key", "Bucket", "ChecksumCRC32", "ServerSideEncryption"):
+        assert again.get(field) == first.get(field), (field, first, again)
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == parts[0] + parts[2]
+
+    # A different part list is not the same request: the upload is gone.
+    assert_s3_error(s3.complete_multipart_upload, Bucket=bucket, Key=key, UploadId=up,
+                    MultipartUpload={"Parts": done[:1]}, code="NoSuchUpload", status=404)
+    # Once the object is replaced, the old upload no longer describes it.
+    s3.put_object(Bucket=bucket, Key=key, Body=b"replaced")
+    assert_s3_error(s3.complete_multipart_upload, Bucket=bucket, Key=key, UploadId=up,
+                    MultipartUpload={"Parts": done}, code="NoSuchUpload", status=404)
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"replaced"
+
+
 def test_upload_id_is_bound_to_its_key(s3, bucket):
     up = s3.create_multipart_upload(Bucket=bucket, Key="right-key")["UploadId"]
     assert_s3_error(s3.upload_part, Bucket=bucket, Key="wrong-key", UploadId=up, PartNumber=1, Body=b"x",

@@ -31,7 +31,10 @@ impl Engine {
 
     pub async fn delete_bucket(&self, name: &str) -> Result<()> {
         match self.meta.delete_bucket(name).await? {
-            DeleteBucket::Deleted => Ok(()),
+            DeleteBucket::Deleted { released } => {
+                self.release(released).await;
+                Ok(())
+            }
             DeleteBucket::NotFound => Err(EngineError::NoSuchBucket),
             DeleteBucket::NotEmpty => Err(EngineError::BucketNotEmpty),
         }

@@ -22,7 +22,7 @@ pub use checksum::ChecksumAlgorithm;
 pub use error::{BoxError, EngineError, Result};
 pub use keys::{ObjectKeys, SSE_S3};
 pub use list::{ListPage, ListQuery};
-pub use multipart::{CompletePart, PartsPage, UploadsPage};
+pub use multipart::{CompletePart, PartsPage, UploadsPage, UploadsQuery};
 pub use objects::PutOptions;
 pub use stream::{ByteStream, Digests, first_frame_checked};
 pub use strongbox_meta::Expect;

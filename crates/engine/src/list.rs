@@ -29,6 +29,10 @@ impl Engine {
     pub async fn list_objects(&self, bucket: &str, q: &ListQuery) -> Result<ListPage> {
         self.bucket(bucket).await?;
         let mut page = ListPage::default();
+        if q.max_keys == 0 {
+            // As S3: max-keys=0 is an empty, untruncated page.
+            return Ok(page);
+        }
         let end = successor(q.prefix.as_bytes());
         let mut range = KeyRange {
             start: q.prefix.as_bytes().to_vec(),
@@ -100,7 +104,7 @@ impl Engine {
 
 /// The common prefix `key` rolls up to: prefix + up to and including the
 /// first delimiter after the prefix.
-fn common_prefix<'k>(prefix: &str, delimiter: &str, key: &'k str) -> Option<&'k str> {
+pub(crate) fn common_prefix<'k>(prefix: &str, delimiter: &str, key: &'k str) -> Option<&'k str> {
     if delimiter.is_empty() {
         return None;
     }

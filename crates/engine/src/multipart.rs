@@ -1,4 +1,5 @@
 use crate::checksum::{self, ChecksumAlgorithm};
+use crate::list::common_prefix;
 use crate::stage;
 use crate::stream::Digests;
 use crate::{
@@ -31,11 +32,27 @@ pub struct PartsPage {
     pub is_truncated: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct UploadsPage {
     pub uploads: Vec<UploadRecord>,
+    pub common_prefixes: Vec<String>,
     pub is_truncated: bool,
+    /// The last key (with its upload id) or common prefix on the page.
+    pub next: Option<(String, Option<String>)>,
 }
+
+/// What ListMultipartUploads asks for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UploadsQuery<'a> {
+    pub prefix: &'a str,
+    pub delimiter: Option<&'a str>,
+    /// Exclusive (key marker, upload id marker).
+    pub after: Option<(&'a str, &'a str)>,
+    pub max: usize,
+}
+
+/// Upload rows fetched per store call while filling a page.
+const UPLOAD_BATCH: usize = 1000;
 
 impl Engine {
     pub async fn create_upload(
@@ -224,7 +241,10 @@ impl Engine {
         requested: &[CompletePart],
         expect: &Expect,
     ) -> Result<ObjectRecord> {
-        let upload = self.upload(bucket, key, upload_id).await?;
+        let upload = match self.upload(bucket, key, upload_id).await {
+            Err(EngineError::NoSuchUpload) => return self.completed_before(bucket, key, upload_id, requested).await,
+            other => other?,
+        };
         self.check_expect(bucket, key, expect).await?;
         if requested.is_empty() {
             return Err(EngineError::MalformedXml);
@@ -251,7 +271,8 @@ impl Engine {
         }
         let record = assemble(&upload, &chosen)?;
         let (old, all_parts) = match self.meta.complete_upload(upload_id, &record, expect).await? {
-            None => return Err(EngineError::NoSuchUpload),
+            // A concurrent duplicate of this request won the race.
+            None => return self.completed_before(bucket, key, upload_id, requested).await,
             Some(Written::ConditionFailed) => return Err(EngineError::PreconditionFailed),
             Some(Written::Done(done)) => done,
         };
@@ -267,6 +288,32 @@ impl Engine {
                 .await;
         }
         Ok(record)
+    }
+
+    /// A CompleteMultipartUpload retried after it succeeded: S3 answers with
+    /// the completed object while it is still the one that upload made and
+    /// the request names the same parts; anything else is NoSuchUpload.
+    async fn completed_before(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        requested: &[CompletePart],
+    ) -> Result<ObjectRecord> {
+        let current = self.meta.get_object(bucket, key).await?;
+        let same = |o: &ObjectRecord| {
+            o.doc.upload_id.as_deref() == Some(upload_id)
+                && o.doc.segments.len() == requested.len()
+                && o.doc
+                    .segments
+                    .iter()
+                    .zip(requested)
+                    .all(|(s, r)| s.part_number == r.part_number && s.etag == r.etag.trim_matches('"'))
+        };
+        match current {
+            Some(o) if same(&o) => Ok(o),
+            _ => Err(EngineError::NoSuchUpload),
+        }
     }
 
     pub async fn abort_upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<()> {
@@ -299,21 +346,53 @@ impl Engine {
         })
     }
 
-    pub async fn list_uploads(
-        &self,
-        bucket: &str,
-        prefix: &str,
-        after: Option<(&str, &str)>,
-        max: usize,
-    ) -> Result<UploadsPage> {
+    /// ListMultipartUploads: uploads after the markers in (key, initiated)
+    /// order; with a delimiter, keys that contain it after the prefix roll up
+    /// into common prefixes (each counts once toward `max`).
+    pub async fn list_uploads(&self, bucket: &str, q: &UploadsQuery<'_>) -> Result<UploadsPage> {
         self.bucket(bucket).await?;
-        let mut uploads = self
-            .meta
-            .list_uploads(bucket, prefix, after, max.saturating_add(1))
-            .await?;
-        let is_truncated = uploads.len() > max;
-        uploads.truncate(max);
-        Ok(UploadsPage { uploads, is_truncated })
+        let delimiter = q.delimiter.filter(|d| !d.is_empty());
+        let rolled_up = |key: &str| {
+            delimiter
+                .and_then(|d| common_prefix(q.prefix, d, key))
+                .map(str::to_owned)
+        };
+        let mut page = UploadsPage::default();
+        if q.max == 0 {
+            return Ok(page);
+        }
+        let mut cursor = q.after.map(|(k, u)| (k.to_owned(), u.to_owned()));
+        // A key marker inside a rolled-up prefix continues after that prefix.
+        let mut skip = q.after.and_then(|(k, _)| rolled_up(k));
+        loop {
+            let after = cursor.as_ref().map(|(k, u)| (k.as_str(), u.as_str()));
+            let batch = self.meta.list_uploads(bucket, q.prefix, after, UPLOAD_BATCH).await?;
+            let exhausted = batch.len() < UPLOAD_BATCH;
+            for u in batch {
+                cursor = Some((u.key.clone(), u.upload_id.clone()));
+                if skip.as_deref().is_some_and(|p| u.key.starts_with(p)) {
+                    continue;
+                }
+                if page.uploads.len() + page.common_prefixes.len() == q.max {
+                    page.is_truncated = true;
+                    return Ok(page);
+                }
+                match rolled_up(&u.key) {
+                    Some(cp) => {
+                        page.next = Some((cp.clone(), None));
+                        page.common_prefixes.push(cp.clone());
+                        skip = Some(cp);
+                    }
+                    None => {
+                        page.next = Some((u.key.clone(), Some(u.upload_id.clone())));
+                        page.uploads.push(u);
+                    }
+                }
+            }
+            if exhausted {
+                return Ok(page);
+            }
+        }
     }
 }
 
@@ -360,6 +439,7 @@ fn assemble(upload: &UploadRecord, parts: &[PartRecord]) -> Result<ObjectRecord>
                     ..Default::default()
                 })
                 .collect(),
+            upload_id: Some(upload.upload_id.clone()),
         },
     })
 }

@@ -125,6 +125,7 @@ impl Engine {
                     inline: data.is_some(),
                     data,
                 }],
+                upload_id: None,
             },
         };
         self.commit_object(record, &opts.expect).await

@@ -227,6 +227,7 @@ fn object(bucket: &str, key: &str) -> ObjectRecord {
                 inline: false,
                 data: None,
             }],
+            upload_id: None,
         },
     }
 }

@@ -45,6 +45,7 @@ fn object(bucket: &str, key: &str, blob: &str) -> ObjectRecord {
                 checksum: None,
                 ..Default::default()
             }],
+            upload_id: None,
         },
     }
 }
@@ -155,7 +156,10 @@ async fn buckets(s: &dyn MetaStore) {
     assert!(s.put_object(&object("b1", "k", "blob0"), &Expect::Any).await.is_ok());
     assert_eq!(s.delete_bucket("b1").await.ok(), Some(DeleteBucket::NotEmpty));
     assert!(s.delete_object("b1", "k").await.is_ok());
-    assert_eq!(s.delete_bucket("b1").await.ok(), Some(DeleteBucket::Deleted));
+    assert_eq!(
+        s.delete_bucket("b1").await.ok(),
+        Some(DeleteBucket::Deleted { released: vec![] })
+    );
     assert_eq!(s.delete_bucket("b1").await.ok(), Some(DeleteBucket::NotFound));
 }
 
@@ -396,6 +400,13 @@ async fn multipart(s: &dyn MetaStore) {
         s.list_uploads("b2", "", Some(("m", "u1")), 2).await.map(ids).ok(),
         Some(vec!["u2".into(), "u3".into()])
     );
+    // Within a key the page continues in initiation order, not id order.
+    assert!(s.create_upload(&up("u0", "n", 5)).await.is_ok());
+    assert_eq!(
+        s.list_uploads("b2", "n", Some(("n", "u3")), 10).await.map(ids).ok(),
+        Some(vec!["u0".into()])
+    );
+    assert_eq!(s.abort_upload("u0").await.ok().flatten().map(|p| p.len()), Some(0));
     let part = |n: u32, blob: &str| PartRecord {
         upload_id: "u1".into(),
         part_number: n,
@@ -421,7 +432,11 @@ async fn multipart(s: &dyn MetaStore) {
     assert_eq!(nums, [1, 2]);
     assert_eq!(s.list_parts("u1", 1, 10).await.map(|v| v.len()).ok(), Some(1));
     assert!(s.referenced_blobs().await.unwrap_or_default().contains("p2"));
-    assert!(s.delete_bucket("b2").await.is_ok());
+    assert_eq!(
+        s.delete_bucket("b2").await.ok(),
+        Some(DeleteBucket::NotEmpty),
+        "b2 still has objects"
+    );
     assert_eq!(
         s.complete_upload("u1", &object("b2", "m", "final"), &Expect::ETag("x".into()))
             .await
@@ -453,4 +468,40 @@ async fn multipart(s: &dyn MetaStore) {
     );
     assert_eq!(s.abort_upload("u2").await.ok().flatten().map(|p| p.len()), Some(0));
     assert!(s.abort_upload("u2").await.ok().flatten().is_none());
+    bucket_with_only_uploads(s, &up).await;
+}
+
+/// S3 deletes a bucket whose only contents are multipart uploads, and the
+/// uploads with it; the parts' blobs come back to be freed.
+async fn bucket_with_only_uploads(s: &dyn MetaStore, up: &dyn Fn(&str, &str, i64) -> UploadRecord) {
+    assert!(s.create_bucket(&bucket("b9")).await.is_ok());
+    for id in ["u9a", "u9b"] {
+        let u = UploadRecord {
+            bucket: "b9".into(),
+            ..up(id, "k", 9)
+        };
+        assert!(s.create_upload(&u).await.is_ok());
+    }
+    for (id, blob) in [("u9a", "q1"), ("u9a", "q2"), ("u9b", "q3")] {
+        let p = PartRecord {
+            upload_id: id.into(),
+            part_number: if blob == "q2" { 2 } else { 1 },
+            blob_id: blob.into(),
+            size: 5,
+            etag: "e".into(),
+            checksum: None,
+            last_modified_ms: 1,
+        };
+        assert!(s.put_part(&p).await.is_ok());
+    }
+    let mut released = match s.delete_bucket("b9").await.ok() {
+        Some(DeleteBucket::Deleted { released }) => released,
+        other => panic!("expected Deleted, got {other:?}"),
+    };
+    released.sort();
+    assert_eq!(released, ["q1", "q2", "q3"]);
+    assert!(s.get_bucket("b9").await.ok().flatten().is_none());
+    assert!(s.get_upload("u9a").await.ok().flatten().is_none());
+    assert!(s.list_parts("u9b", 0, 10).await.unwrap_or_default().is_empty());
+    assert!(!s.referenced_blobs().await.unwrap_or_default().contains("q1"));
 }

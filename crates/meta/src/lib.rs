@@ -74,9 +74,13 @@ pub enum CreateBucket {
 }
 
 /// What deleting a bucket did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeleteBucket {
-    Deleted,
+    /// Deleted, with its in-progress multipart uploads (as S3 does); carries
+    /// the blob ids of their parts, now unreferenced, for the caller to free.
+    Deleted {
+        released: Vec<String>,
+    },
     NotFound,
     NotEmpty,
 }
@@ -127,7 +131,7 @@ pub trait MetaStore: IamStore + KmsStore + Send + Sync + 'static {
     async fn create_bucket(&self, bucket: &BucketRecord) -> Result<CreateBucket>;
     async fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>>;
     async fn list_buckets(&self, owner: &str) -> Result<Vec<BucketRecord>>;
-    /// Deletes only an empty bucket (no objects and no multipart uploads).
+    /// Deletes a bucket without objects, and its multipart uploads with it.
     async fn delete_bucket(&self, name: &str) -> Result<DeleteBucket>;
     /// Returns false when the bucket does not exist.
     async fn set_bucket_tags(&self, name: &str, tags: Option<&[Tag]>) -> Result<bool>;

@@ -144,6 +144,11 @@ pub struct ObjectDoc {
     pub tags: Vec<Tag>,
     pub encryption: EncryptionRecord,
     pub segments: Vec<Segment>,
+    /// The multipart upload this object was completed from, so a retried
+    /// CompleteMultipartUpload (SDKs retry on a dropped connection) is
+    /// answered with this object instead of NoSuchUpload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

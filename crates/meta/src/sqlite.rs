@@ -455,18 +455,25 @@ impl MetaStore for SqliteStore {
                 return Ok(DeleteBucket::NotFound);
             }
             let busy: Option<i64> = tx
-                .query_row(
-                    "SELECT 1 FROM objects WHERE bucket = ?1 UNION ALL SELECT 1 FROM uploads WHERE bucket = ?1 LIMIT 1",
-                    params![name],
-                    |r| r.get(0),
-                )
+                .query_row("SELECT 1 FROM objects WHERE bucket = ?1 LIMIT 1", params![name], |r| {
+                    r.get(0)
+                })
                 .optional()?;
             if busy.is_some() {
                 return Ok(DeleteBucket::NotEmpty);
             }
+            let released = {
+                let mut stmt = tx.prepare(
+                    "SELECT p.blob_id FROM parts p JOIN uploads u ON u.upload_id = p.upload_id WHERE u.bucket = ?1",
+                )?;
+                let rows = stmt.query_map(params![name], |r| r.get::<_, String>(0))?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()?
+            };
+            // Parts go with their uploads (ON DELETE CASCADE).
+            tx.execute("DELETE FROM uploads WHERE bucket = ?1", params![name])?;
             tx.execute("DELETE FROM buckets WHERE name = ?1", params![name])?;
             tx.commit()?;
-            Ok(DeleteBucket::Deleted)
+            Ok(DeleteBucket::Deleted { released })
         })
         .await
     }
@@ -664,10 +671,14 @@ impl MetaStore for SqliteStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |c| {
             // substr on a BLOB counts bytes, so this is a byte-wise prefix test.
+            // The marker upload is located by its id, and the page continues
+            // after it in (initiated, id) order; an unknown id skips its key.
             let (marker_key, marker_upload) = after.clone().unwrap_or_default();
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {UPLOAD_COLS} FROM uploads WHERE bucket = ?1 AND substr(key, 1, length(?2)) = ?2 \
-                 AND (key > ?3 OR (key = ?3 AND upload_id > ?4)) ORDER BY key, initiated_ms, upload_id LIMIT ?5"
+                 AND (key > ?3 OR (key = ?3 AND (initiated_ms, upload_id) > \
+                 (SELECT initiated_ms, upload_id FROM uploads WHERE upload_id = ?4))) \
+                 ORDER BY key, initiated_ms, upload_id LIMIT ?5"
             ))?;
             let rows = stmt.query_map(params![bucket, prefix, marker_key, marker_upload, limit], raw_upload)?;
             rows.map(|r| upload_from_raw(r?)).collect()

@@ -100,6 +100,7 @@ fn object(bucket: &str, key: &str, encryption: EncryptionRecord) -> ObjectRecord
                 checksum: None,
                 ..Default::default()
             }],
+            upload_id: None,
         },
     }
 }

@@ -105,6 +105,7 @@ fn object(key: &str, encryption: EncryptionRecord) -> ObjectRecord {
             tags: vec![],
             encryption,
             segments: vec![],
+            upload_id: None,
         },
     }
 }

@@ -120,9 +120,13 @@ impl ChecksumPlan {
             .map(|v| {
                 checksum::from_b64(v)
                     .filter(|d| d.len() == 16)
-                    .ok_or_else(|| s3_error!(InvalidDigest, "The Content-MD5 you specified was not valid."))
+                    .ok_or_else(|| s3_error!(InvalidDigest, "The Content-MD5 you specified was invalid."))
             })
             .transpose()?;
+        // s3s drops an empty header's value; S3 rejects it like any other malformed digest.
+        if content_md5.is_none() && headers.contains_key("content-md5") {
+            return Err(s3_error!(InvalidDigest, "The Content-MD5 you specified was invalid."));
+        }
         let mut expected = vec![];
         for (alg, v) in [
             (ChecksumAlgorithm::Crc32, values.crc32),

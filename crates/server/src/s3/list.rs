@@ -17,10 +17,10 @@ const URL_SAFE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~')
     .remove(b'/');
 
-struct Encoder(bool);
+pub(super) struct Encoder(bool);
 
 impl Encoder {
-    fn new(e: Option<&EncodingType>) -> S3Result<Self> {
+    pub(super) fn new(e: Option<&EncodingType>) -> S3Result<Self> {
         match e.map(EncodingType::as_str) {
             None => Ok(Self(false)),
             Some("url") => Ok(Self(true)),
@@ -31,7 +31,7 @@ impl Encoder {
         }
     }
 
-    fn apply(&self, s: String) -> String {
+    pub(super) fn apply(&self, s: String) -> String {
         if self.0 {
             utf8_percent_encode(&s, URL_SAFE).to_string()
         } else {
@@ -106,7 +106,7 @@ impl StrongboxS3 {
         let after = after_token.or_else(|| i.start_after.clone()).filter(|s| !s.is_empty());
         let q = ListQuery {
             prefix: i.prefix.clone().unwrap_or_default(),
-            delimiter: i.delimiter.clone(),
+            delimiter: i.delimiter.clone().filter(|d| !d.is_empty()),
             after,
             max_keys: max,
         };
@@ -120,7 +120,7 @@ impl StrongboxS3 {
         Ok(S3Response::new(ListObjectsV2Output {
             name: Some(i.bucket),
             prefix: Some(enc.apply(q.prefix)),
-            delimiter: i.delimiter.map(|d| enc.apply(d)),
+            delimiter: q.delimiter.clone().map(|d| enc.apply(d)),
             max_keys: i.max_keys.or(Some(DEFAULT_MAX_KEYS)),
             key_count: Some(key_count),
             continuation_token: i.continuation_token,
@@ -143,19 +143,19 @@ impl StrongboxS3 {
         let max = max_keys(i.max_keys)?;
         let q = ListQuery {
             prefix: i.prefix.clone().unwrap_or_default(),
-            delimiter: i.delimiter.clone(),
+            delimiter: i.delimiter.clone().filter(|d| !d.is_empty()),
             after: i.marker.clone().filter(|m| !m.is_empty()),
             max_keys: max,
         };
         let (page, objects, prefixes) = self.page(&i.bucket, &q, &enc, true).await?;
         // As AWS: NextMarker only when a delimiter was given (otherwise the last Key serves).
-        let next_marker = (page.is_truncated && i.delimiter.is_some())
+        let next_marker = (page.is_truncated && q.delimiter.is_some())
             .then(|| page.last.clone().map(|l| enc.apply(l)))
             .flatten();
         Ok(S3Response::new(ListObjectsOutput {
             name: Some(i.bucket),
             prefix: Some(enc.apply(q.prefix)),
-            delimiter: i.delimiter.map(|d| enc.apply(d)),
+            delimiter: q.delimiter.clone().map(|d| enc.apply(d)),
             marker: Some(i.marker.map(|m| enc.apply(m)).unwrap_or_default()),
             max_keys: i.max_keys.or(Some(DEFAULT_MAX_KEYS)),
             is_truncated: Some(page.is_truncated),

@@ -1,10 +1,11 @@
 use super::convert::*;
+use super::list::Encoder;
 use super::sse::{SseOut, customer_key, requested_sse, set_sse};
 use super::{StrongboxS3, caller_account, context, s3_err};
 use bytes::Bytes;
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
-use strongbox_engine::{CompletePart, EngineError, PutOptions};
+use strongbox_engine::{CompletePart, EngineError, PutOptions, UploadsQuery};
 use strongbox_meta::{ContentHeaders, UploadRecord};
 
 const MAX_LIST_PARTS: i32 = 1000;
@@ -309,22 +310,26 @@ impl StrongboxS3 {
         req: S3Request<ListMultipartUploadsInput>,
     ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
         let i = req.input;
+        let enc = Encoder::new(i.encoding_type.as_ref())?;
         let max = i.max_uploads.unwrap_or(1000).clamp(0, 1000);
         let prefix = i.prefix.clone().unwrap_or_default();
-        let after = i
-            .key_marker
-            .as_deref()
-            .map(|k| (k, i.upload_id_marker.as_deref().unwrap_or("\u{10FFFF}")));
-        let page = engine(
-            self.engine
-                .list_uploads(&i.bucket, &prefix, after, usize::try_from(max).unwrap_or(0))
-                .await,
-        )?;
+        // An empty delimiter is no delimiter, and S3 does not echo it.
+        let delimiter = i.delimiter.clone().filter(|d| !d.is_empty());
+        let q = UploadsQuery {
+            prefix: &prefix,
+            delimiter: delimiter.as_deref(),
+            after: i
+                .key_marker
+                .as_deref()
+                .map(|k| (k, i.upload_id_marker.as_deref().unwrap_or(""))),
+            max: usize::try_from(max).unwrap_or(0),
+        };
+        let page = engine(self.engine.list_uploads(&i.bucket, &q).await)?;
         let mut uploads = Vec::with_capacity(page.uploads.len());
         for u in &page.uploads {
             let (initiator, owner) = self.initiator(u).await?;
             uploads.push(MultipartUpload {
-                key: Some(u.key.clone()),
+                key: Some(enc.apply(u.key.clone())),
                 upload_id: Some(u.upload_id.clone()),
                 initiated: Some(timestamp(u.initiated_ms)),
                 initiator: Some(initiator),
@@ -334,17 +339,30 @@ impl StrongboxS3 {
                 checksum_type: u.doc.checksum_type.clone().map(ChecksumType::from),
             });
         }
-        let last = page.uploads.last();
+        let (next_key, next_upload) = match page.next.filter(|_| page.is_truncated) {
+            Some((k, u)) => (Some(enc.apply(k)), u),
+            None => (None, None),
+        };
         Ok(S3Response::new(ListMultipartUploadsOutput {
             bucket: Some(i.bucket),
-            prefix: i.prefix,
-            key_marker: i.key_marker,
-            upload_id_marker: i.upload_id_marker,
-            next_key_marker: page.is_truncated.then(|| last.map(|u| u.key.clone())).flatten(),
-            next_upload_id_marker: page.is_truncated.then(|| last.map(|u| u.upload_id.clone())).flatten(),
+            prefix: Some(enc.apply(prefix)),
+            delimiter: delimiter.map(|d| enc.apply(d)),
+            key_marker: Some(i.key_marker.map(|k| enc.apply(k)).unwrap_or_default()),
+            upload_id_marker: Some(i.upload_id_marker.unwrap_or_default()),
+            next_key_marker: next_key,
+            next_upload_id_marker: next_upload,
             max_uploads: Some(max),
             is_truncated: Some(page.is_truncated),
             uploads: Some(uploads),
+            common_prefixes: Some(
+                page.common_prefixes
+                    .into_iter()
+                    .map(|p| CommonPrefix {
+                        prefix: Some(enc.apply(p)),
+                    })
+                    .collect(),
+            ),
+            encoding_type: i.encoding_type,
             ..Default::default()
         }))
     }
