@@ -27,10 +27,22 @@ command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install Rust first"
 missing=()
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-venv)
+# Real third-party clients the e2e suite drives (Go's HTTP/2 client, s3cmd).
+command -v rclone >/dev/null 2>&1 || missing+=(rclone)
+command -v s3cmd >/dev/null 2>&1 || missing+=(s3cmd)
+# Virtual-hosted addressing (bucket.localhost) needs glibc to resolve
+# *.localhost, which stock Debian does only with nss-myhostname.
+getent hosts sb-probe.localhost >/dev/null 2>&1 || missing+=(libnss-myhostname)
 if ((${#missing[@]})); then apt_install "${missing[@]}"; fi
+if ! getent hosts sb-probe.localhost >/dev/null 2>&1; then
+    sudo=""; if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    $sudo sed -i -E '/^hosts:/{/myhostname/!s/$/ myhostname/}' /etc/nsswitch.conf
+    getent hosts sb-probe.localhost >/dev/null || { echo "*.localhost does not resolve" >&2; exit 1; }
+fi
 echo "cargo: $(cargo --version)"
 echo "python3: $(python3 --version 2>&1)"
 echo "curl: $(curl --version | head -n1)"
+echo "rclone: $(rclone version 2>/dev/null | head -n1); s3cmd: $(s3cmd --version 2>&1)"
 
 section "python test environment ($VENV)"
 if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then

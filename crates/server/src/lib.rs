@@ -26,6 +26,7 @@ mod post_form;
 pub mod rotate;
 mod s3;
 mod service;
+mod sigv2_compat;
 pub mod tls;
 
 use std::future::Future;
@@ -135,6 +136,15 @@ pub async fn run(
         kms: Arc::clone(&kms),
         metrics: Arc::new(metrics::Metrics::default()),
         limits: cfg.limits.clone(),
+        sigv2: sigv2_compat::BucketSlash {
+            creds: Arc::new(auth::Credentials {
+                meta: Arc::clone(&meta),
+                root_key: Arc::clone(&root_key),
+            }),
+            hosts: host::BaseDomains {
+                domains: cfg.base_domains.clone(),
+            },
+        },
     });
 
     let (tx, rx) = tokio::sync::watch::channel(false);

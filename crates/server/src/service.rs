@@ -33,6 +33,7 @@ pub struct Outer {
     pub kms: Arc<strongbox_kms::Kms>,
     pub metrics: Arc<Metrics>,
     pub limits: ConnLimits,
+    pub sigv2: crate::sigv2_compat::BucketSlash,
 }
 
 impl Outer {
@@ -72,6 +73,7 @@ impl Outer {
         let resource = req.uri().path().to_owned();
         let is_head = req.method() == Method::HEAD;
         let facts = crate::aws_errors::RequestFacts::of(req.method(), req.uri(), req.headers());
+        self.sigv2.apply(&mut req).await;
         req.extensions_mut().insert(conn);
         req.extensions_mut().insert(RequestId(request_id.clone()));
         req.extensions_mut().insert(op.clone());
@@ -108,6 +110,13 @@ impl Outer {
                     .insert(header::CONNECTION, http::HeaderValue::from_static("close"));
             }
             resp
+        } else {
+            resp
+        };
+        // A HEAD response is headers only. hyper drops the body on HTTP/1.1
+        // but sends it as DATA frames on HTTP/2, which clients (Go's) reject.
+        let resp = if is_head {
+            resp.map(|_| s3s::Body::empty())
         } else {
             resp
         };
