@@ -1,5 +1,6 @@
 //! The `s3s::S3` implementation: translates s3s' typed DTOs to engine calls
 //! and engine outcomes back to S3 responses and errors.
+mod attributes;
 mod bucket_keys;
 mod buckets;
 mod convert;
@@ -300,6 +301,12 @@ impl S3 for StrongboxS3 {
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
         context(&req)?;
         self.do_get_object(req).await
+    }
+    async fn get_object_attributes(
+        &self,
+        req: S3Request<GetObjectAttributesInput>,
+    ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+        self.do_get_object_attributes(req).await
     }
     async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
         context(&req)?;
