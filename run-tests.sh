@@ -30,6 +30,8 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-venv)
 # Real third-party clients the e2e suite drives (Go's HTTP/2 client, s3cmd).
 command -v rclone >/dev/null 2>&1 || missing+=(rclone)
 command -v s3cmd >/dev/null 2>&1 || missing+=(s3cmd)
+# The storage-fault tests make a btrfs loop filesystem (EIO via its checksums).
+command -v mkfs.btrfs >/dev/null 2>&1 || missing+=(btrfs-progs)
 # Virtual-hosted addressing (bucket.localhost) needs glibc to resolve
 # *.localhost, which stock Debian does only with nss-myhostname.
 getent hosts sb-probe.localhost >/dev/null 2>&1 || missing+=(libnss-myhostname)
