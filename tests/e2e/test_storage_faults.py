@@ -10,8 +10,11 @@ import shutil
 import subprocess
 
 import pytest
+from botocore.exceptions import ClientError
 
 from s3util import KIB, MIB, assert_s3_error, random_bytes, status_of, unique_bucket
+from sse_util import kms_client
+from test_iam import iam_client
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a test filesystem needs root")
 
@@ -78,6 +81,32 @@ def test_disk_full_put_fails_cleanly_and_recovers(spawn_server, tmp_path):
         assert temp_files(srv.data_dir) == []
         assert srv.running(), srv.log_tail()
         assert "storage full" in srv.log_text()
+
+        # With no space at all, IAM and KMS writes fail with their services'
+        # internal errors (500), and nothing is half-created.
+        with open(mnt / "filler-2", "wb") as f:
+            with contextlib.suppress(OSError):
+                while True:
+                    f.write(b"\0" * 64 * KIB)
+                    f.flush()
+        iam, kms = iam_client(srv, "http"), kms_client(srv, "http")
+        names = [f"full-user-{i}" for i in range(20)]
+        failures = []
+        for name in names:
+            try:
+                iam.create_user(UserName=name)
+            except ClientError as e:
+                failures.append((e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"]))
+                break
+        assert failures == [("ServiceFailure", 500)], failures
+        try:
+            for _ in range(20):
+                kms.create_key(Description="disk full")
+            pytest.fail("CreateKey kept succeeding on a full disk")
+        except ClientError as e:
+            assert (e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"]) == \
+                ("KMSInternalException", 500), e.response
+        (mnt / "filler-2").unlink()
 
         # Space comes back: the same requests now succeed.
         filler.unlink()

@@ -37,11 +37,24 @@ pub struct Request<'a> {
 /// True when the request carries a SigV4 `Authorization` header whose
 /// credential scope names `service` (e.g. `iam`). Nothing is verified.
 pub fn is_signed_for(headers: &http::HeaderMap, service: &str) -> bool {
-    headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| parse_authorization(v).ok())
-        .is_some_and(|auth| auth.service == service)
+    let Some(value) = headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    match parse_authorization(value) {
+        Ok(auth) => auth.service == service,
+        // A malformed header still names its service in the credential scope;
+        // routing on it lets that service answer in its own error format.
+        Err(_) => scope_service(value) == Some(service),
+    }
+}
+
+/// The service of `Credential=<key>/<date>/<region>/<service>/aws4_request`.
+fn scope_service(value: &str) -> Option<&str> {
+    let rest = value.strip_prefix(ALGORITHM)?;
+    let scope = rest.split("Credential=").nth(1)?.split([',', ' ']).next()?;
+    let mut parts = scope.rsplit('/');
+    (parts.next()? == "aws4_request").then_some(())?;
+    parts.next()
 }
 
 /// Verifies the request's SigV4 header signature with `secret` (the secret
@@ -89,4 +102,23 @@ pub fn verify_parsed(
     let provided = hex::decode(&auth.signature).map_err(|_| SigV4Error::malformed("Signature is not hex"))?;
     // hmac::verify compares in constant time.
     ring::hmac::verify(&key, string_to_sign.as_bytes(), &provided).map_err(|_| SigV4Error::SignatureMismatch)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn malformed_headers_route_by_their_scope() {
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_static("AWS4-HMAC-SHA256 Credential=AK/20261203/us-east-1/iam/aws4_request"),
+        );
+        assert!(super::is_signed_for(&h, "iam"));
+        assert!(!super::is_signed_for(&h, "kms"));
+        h.insert(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_static("AWS4-HMAC-SHA256 nothing"),
+        );
+        assert!(!super::is_signed_for(&h, "iam"));
+    }
 }

@@ -99,6 +99,20 @@ pub(crate) fn storage_full() -> S3Error {
 /// and the server's RequestTimeout for a stalled body, possibly wrapped by a
 /// decoder) pass through; anything else means the body ended early.
 fn body_error(inner: strongbox_engine::BoxError) -> S3Error {
+    use s3s::stream::upload_stream::UploadStreamError;
+    let inner = match inner.downcast::<UploadStreamError>() {
+        // s3s says BadDigest; AWS names the header that did not match.
+        Ok(e) if matches!(*e, UploadStreamError::Sha256Mismatch) => {
+            let mut e = S3Error::with_message(
+                S3ErrorCode::Custom("XAmzContentSHA256Mismatch".into()),
+                "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            );
+            e.set_status_code(http::StatusCode::BAD_REQUEST);
+            return e;
+        }
+        Ok(e) => e as strongbox_engine::BoxError,
+        Err(other) => other,
+    };
     match inner.downcast::<S3Error>() {
         Ok(e) => *e,
         Err(other) if crate::limits::is_body_timeout(other.as_ref()) => crate::limits::request_timeout(),
