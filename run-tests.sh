@@ -78,6 +78,10 @@ section "crash consistency (tests/crash/run.py: 10 kill -9 trials, then fsck)"
 STRONGBOX_BIN="$ROOT/target/debug/strongbox" \
     "$VENV/bin/python" tests/crash/run.py --trials 10 --seed "${CRASH_SEED:-1}" --time-limit 600 || status=1
 
+section "soak (scripts/soak.sh 60: mixed workload, no failures, flat RSS and FDs, no temp files left)"
+SOAK_OUT="$ROOT/target/soak" STRONGBOX_BIN="$ROOT/target/debug/strongbox" \
+    STRONGBOX_BENCH_BIN="$ROOT/target/debug/strongbox-bench" ./scripts/soak.sh 60 || status=1
+
 section "benchmark smoke (scripts/bench-smoke.sh: gross regressions only)"
 STRONGBOX_BIN="$ROOT/target/debug/strongbox" STRONGBOX_BENCH_BIN="$ROOT/target/debug/strongbox-bench" \
     ./scripts/bench-smoke.sh || status=1

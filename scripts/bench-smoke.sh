@@ -38,52 +38,16 @@ for bin in "$STRONGBOX_BIN" "$BENCH_BIN"; do
 done
 
 WORK="$(mktemp -d -t strongbox-bench-smoke.XXXXXX)"
-SERVER_PID=""
+NAME=bench-smoke
+# shellcheck source=lib/server.sh
+source scripts/lib/server.sh
 cleanup() {
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
+    stop_server
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-# Two free loopback ports (released just before the server binds them).
-read -r HTTP_PORT HTTPS_PORT < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(2)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*(s.getsockname()[1] for s in socks))
-')
-ACCESS_KEY="AKIABENCHSMOKE"
-SECRET_KEY="$(python3 -c 'import secrets; print(secrets.token_hex(20))')"
-ENDPOINT="http://127.0.0.1:$HTTP_PORT"
-
-STRONGBOX_ROOT_ACCESS_KEY="$ACCESS_KEY" STRONGBOX_ROOT_SECRET_KEY="$SECRET_KEY" \
-    "$STRONGBOX_BIN" serve --data-dir "$WORK/data" \
-    --http-addr "127.0.0.1:$HTTP_PORT" --https-addr "127.0.0.1:$HTTPS_PORT" \
-    >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-
-# Any HTTP answer (403 without credentials) means it is serving.
-for _ in $(seq 1 150); do
-    if curl -s -o /dev/null "$ENDPOINT/"; then
-        break
-    fi
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-        echo "bench-smoke: the server exited; its log:" >&2
-        cat "$WORK/server.log" >&2
-        exit 1
-    fi
-    sleep 0.2
-done
-if ! curl -s -o /dev/null "$ENDPOINT/"; then
-    echo "bench-smoke: the server does not answer on $ENDPOINT after 30 s; its log:" >&2
-    cat "$WORK/server.log" >&2
-    exit 1
-fi
-echo "bench-smoke: server pid $SERVER_PID on $ENDPOINT ($STRONGBOX_BIN), load generator $BENCH_BIN"
+start_server
+echo "bench-smoke: load generator $BENCH_BIN"
 
 # bench NAME RUN-ARGS...: one strongbox-bench run, results in $WORK/NAME.json.
 # Its exit status is not fatal here: the checks below read the JSON, and a

@@ -21,40 +21,21 @@ done
 WORK="$(mktemp -d -t strongbox-soak.XXXXXX)"
 OUT="${SOAK_OUT:-$WORK}"
 mkdir -p "$OUT"
-SERVER_PID=""
+NAME=soak
+# shellcheck source=lib/server.sh
+source scripts/lib/server.sh
 cleanup() {
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
+    stop_server
     rm -rf "$WORK/data"
 }
 trap cleanup EXIT
-read -r HTTP_PORT HTTPS_PORT < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(2)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*(s.getsockname()[1] for s in socks))
-')
-ACCESS_KEY="AKIASOAKTEST"
-SECRET_KEY="$(python3 -c 'import secrets; print(secrets.token_hex(20))')"
-ENDPOINT="http://127.0.0.1:$HTTP_PORT"
-STRONGBOX_ROOT_ACCESS_KEY="$ACCESS_KEY" STRONGBOX_ROOT_SECRET_KEY="$SECRET_KEY" \
-    "$STRONGBOX_BIN" serve --data-dir "$WORK/data" \
-    --http-addr "127.0.0.1:$HTTP_PORT" --https-addr "127.0.0.1:$HTTPS_PORT" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 150); do
-    curl -s -o /dev/null "$ENDPOINT/" && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { echo "soak: the server exited:" >&2; cat "$WORK/server.log" >&2; exit 1; }
-    sleep 0.2
-done
-echo "soak: server pid $SERVER_PID on $ENDPOINT, ${SECONDS_TO_RUN}s, output in $OUT"
+start_server
+echo "soak: ${SECONDS_TO_RUN}s, output in $OUT"
 SAMPLE_EVERY=$(( SECONDS_TO_RUN >= 600 ? 15 : 3 ))
 # Short runs spend longer warming up (allocator arenas, page cache, SQLite cache).
 WARMUP_PCT=$(( SECONDS_TO_RUN >= 600 ? 10 : 50 ))
 status=0
-"$BENCH_BIN" --endpoint "$ENDPOINT" --access-key "$ACCESS_KEY" --secret-key "$SECRET_KEY" \
+S3_SECRET_KEY="$SECRET_KEY" "$BENCH_BIN" --endpoint "$ENDPOINT" --access-key "$ACCESS_KEY" \
     --server-pid "$SERVER_PID" --bucket soak --json "$OUT/result.json" \
     mixed --mix put=40,get=40,list=5,delete=10,multipart=5 --sizes 4KiB,256KiB,8MiB \
     --duration "${SECONDS_TO_RUN}s" --concurrency 8 --keys 64 --sample-every "${SAMPLE_EVERY}s" \

@@ -92,10 +92,51 @@ pub fn checks(baseline: &Sample, during: &[Sample], after: &Sample, b: Bounds) -
     let rss: Vec<u64> = steady.iter().filter_map(|s| s.rss_kib).collect();
     let fds: Vec<u64> = steady.iter().filter_map(|s| s.fds).collect();
     vec![
-        band("rss", &rss, b.rss_tolerance, 0, "KiB"),
+        level("rss", &rss, b.rss_tolerance, "KiB"),
         band("fds", &fds, b.rss_tolerance, b.fd_slack, ""),
         tmp_files(baseline, during, after),
     ]
+}
+
+/// Samples per window of the RSS level check, at least.
+const WINDOW_MIN: usize = 3;
+
+/// RSS is "flat" when its level holds: the post-warm-up samples, cut into
+/// consecutive windows (five, or fewer of at least three samples), have
+/// window medians within median ± tolerance, and the last window sits no more
+/// than tolerance × median above the first. A single sample reflects what is
+/// in flight at that instant (eight 8 MiB transfers swing it by ±10 %); a leak
+/// moves the windows, which is what this catches.
+fn level(name: &'static str, values: &[u64], tolerance: f64, unit: &str) -> Check {
+    let mut check = band(name, values, tolerance, 0, unit);
+    let Some(median) = median(values) else { return check };
+    let size = values.len().div_ceil(5).max(WINDOW_MIN);
+    let windows: Vec<u64> = values.chunks(size).filter_map(self::median).collect();
+    let allowed = median as f64 * tolerance;
+    let (lo, hi) = (median as f64 - allowed, median as f64 + allowed);
+    let (first, last) = (windows.first().copied(), windows.last().copied());
+    let growth = match (first, last) {
+        (Some(f), Some(l)) => l as f64 - f as f64,
+        _ => 0.0,
+    };
+    if windows.len() < 2 {
+        // Too short a run to see a level: every sample must be in the band.
+        return check;
+    }
+    let passed = windows.iter().all(|&w| (w as f64) >= lo && (w as f64) <= hi) && growth <= allowed;
+    let shown: Vec<String> = windows.iter().map(|w| format!("{w}")).collect();
+    check.passed = Some(passed);
+    check.detail = format!(
+        "{}; window medians [{}]{unit} (windows of {size}), first to last {:+.1} %, allowed {lo:.0}..{hi:.0}{unit}",
+        check.detail,
+        shown.join(", "),
+        growth / median.max(1) as f64 * 100.0
+    );
+    if let Value::Object(m) = &mut check.figures {
+        m.insert("window_medians".into(), json!(windows));
+        m.insert("first_to_last".into(), json!(growth));
+    }
+    check
 }
 
 /// Every value within median ± max(tolerance × median, slack).
@@ -234,6 +275,20 @@ mod tests {
         assert_eq!(verdicts(&fds, 0), [Some(true), Some(false), Some(true)]);
         let flat = [at(20.0, 1000, 20, 0), at(30.0, 1000, 20, 0)];
         assert_eq!(verdicts(&flat, 1), [Some(true), Some(true), Some(false)]);
+    }
+
+    #[test]
+    fn rss_noise_around_a_level_passes_but_a_slow_climb_fails() {
+        // In-flight buffers swing single samples by ±12 %; the level is flat.
+        let noisy: Vec<Sample> = (0u32..20)
+            .map(|i| at(20.0 + f64::from(i), if i % 2 == 0 { 1120 } else { 880 }, 20, 0))
+            .collect();
+        assert_eq!(verdicts(&noisy, 0)[0], Some(true));
+        // +1 % per sample: every window stays near the median, but the level rises 15 %.
+        let climbing: Vec<Sample> = (0u32..20)
+            .map(|i| at(20.0 + f64::from(i), 1000 + 10 * u64::from(i), 20, 0))
+            .collect();
+        assert_eq!(verdicts(&climbing, 0)[0], Some(false));
     }
 
     #[test]
