@@ -280,6 +280,52 @@ class CopyObject(Operation):
         return {dest: plan.data["version"], src: plan.data["source"]}
 
 
+class DeleteBucketWithUploads(Operation):
+    """A bucket of its own holding only multipart uploads (parts written),
+    then the decisive DeleteBucket, which takes the uploads with it. Touches
+    no key of the shared model; its check is about its own bucket."""
+
+    name = "delete_bucket"
+    weight = 0.3
+    kill_window_ms = (0, 3)
+
+    def plan(self, rng, model, free):
+        sizes = [rng.randint(1, 300 * KIB) for _ in range(rng.randint(1, 3))]
+        return Plan([], {"bucket": f"crash-db-{rng.getrandbits(40):010x}", "sizes": sizes})
+
+    def do(self, client, bucket, plan, mark):
+        own = plan.data["bucket"]
+        client.create_bucket(Bucket=own)
+        uploads = []
+        for n, size in enumerate(plan.data["sizes"]):
+            up = client.create_multipart_upload(Bucket=own, Key=f"k{n}")["UploadId"]
+            client.upload_part(Bucket=own, Key=f"k{n}", UploadId=up, PartNumber=1, Body=b"u" * size)
+            uploads.append(up)
+        plan.data["uploads"] = uploads
+        mark()
+        client.delete_bucket(Bucket=own)
+
+    def after(self, plan):
+        return {}
+
+    def check(self, client, bucket, plan, acked, observed):
+        """One transaction: the bucket is gone with every upload, or all of it remains."""
+        own, uploads = plan.data["bucket"], plan.data.get("uploads")
+        try:
+            client.head_bucket(Bucket=own)
+            exists = True
+        except client.exceptions.ClientError:
+            exists = False
+        if acked and exists:
+            return [f"delete_bucket {own}: acknowledged but the bucket still exists"]
+        if not exists or uploads is None:
+            return []
+        listed = {u["UploadId"] for u in client.list_multipart_uploads(Bucket=own).get("Uploads", [])}
+        if listed != set(uploads):
+            return [f"delete_bucket {own}: bucket kept but uploads {sorted(listed)} != {sorted(uploads)}"]
+        return []
+
+
 REGISTRY: list[Operation] = [
     PutObject("put_inline", small_size, (0, 4)),
     PutObject("put_large", large_size, (0, 300), weight=0.5),
@@ -288,6 +334,7 @@ REGISTRY: list[Operation] = [
     DeleteObject(),
     DeleteObjects(),
     CopyObject(),
+    DeleteBucketWithUploads(),
 ]
 
 
