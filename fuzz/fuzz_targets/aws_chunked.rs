@@ -37,7 +37,9 @@ const MAX_CHUNK: usize = 64 * 1024;
 type StdError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((head, rest)) = data.split_at_checked(6) else { return };
+    let Some((head, rest)) = data.split_at_checked(6) else {
+        return;
+    };
     let mode = head[0];
     let signed = mode & 1 != 0;
     let trailer = mode & 2 != 0;
@@ -45,7 +47,9 @@ fuzz_target!(|data: &[u8]| {
     let flip = mode & 8 != 0;
     let splits = [head[3], head[4], head[5]];
     if build {
-        let Some(b) = Built::new(rest, signed, trailer) else { return };
+        let Some(b) = Built::new(rest, signed, trailer) else {
+            return;
+        };
         let mut body = b.body.clone();
         let flipped = if flip && !body.is_empty() {
             let i = usize::from(u16::from_be_bytes([head[1], head[2]])) % body.len();
@@ -70,7 +74,13 @@ fuzz_target!(|data: &[u8]| {
 fn decode(body: &[u8], declared: usize, signed: bool, splits: &[u8; 3]) -> Result<Vec<u8>, String> {
     let mut cuts: Vec<usize> = splits
         .iter()
-        .map(|&s| if body.is_empty() { 0 } else { usize::from(s) * body.len() / 256 })
+        .map(|&s| {
+            if body.is_empty() {
+                0
+            } else {
+                usize::from(s) * body.len() / 256
+            }
+        })
         .collect();
     cuts.sort_unstable();
     let mut pieces: Vec<Result<Bytes, StdError>> = Vec::new();
@@ -79,8 +89,12 @@ fn decode(body: &[u8], declared: usize, signed: bool, splits: &[u8; 3]) -> Resul
         pieces.push(Ok(Bytes::copy_from_slice(&body[at..c])));
         at = c;
     }
-    let Ok(amz_date) = AmzDate::parse(DATE) else { unreachable!("fixed date parses") };
-    let Some(seed) = Sha256Sum::from_hex(SEED) else { unreachable!("fixed seed parses") };
+    let Ok(amz_date) = AmzDate::parse(DATE) else {
+        unreachable!("fixed date parses")
+    };
+    let Some(seed) = Sha256Sum::from_hex(SEED) else {
+        unreachable!("fixed seed parses")
+    };
     let stream = AwsChunkedStream::new(
         futures::stream::iter(pieces),
         seed,
@@ -120,9 +134,16 @@ impl Built {
     fn new(input: &[u8], signed: bool, trailer: bool) -> Option<Self> {
         let mut parts = input.splitn(3, |&b| b == 0xFF);
         let payload = parts.next()?.to_vec();
-        let sizes: Vec<usize> = parts.next().unwrap_or_default().iter().map(|&b| usize::from(b) + 1).collect();
+        let sizes: Vec<usize> = parts
+            .next()
+            .unwrap_or_default()
+            .iter()
+            .map(|&b| usize::from(b) + 1)
+            .collect();
         let trailer_text = parts.next().unwrap_or_default();
-        let Ok(amz_date) = AmzDate::parse(DATE) else { return None };
+        let Ok(amz_date) = AmzDate::parse(DATE) else {
+            return None;
+        };
         let key = s3s_sigv4::derive_signing_key(SECRET, &amz_date, REGION, "s3");
         let mut prev = SEED.to_owned();
         let mut body = Vec::new();
@@ -165,11 +186,11 @@ impl Built {
         let trailers_are_valid = lines.len() < 90
             && trailer_bytes < 15 * 1024
             && lines.iter().all(|(n, v)| {
-            http::HeaderName::from_bytes(n.as_bytes()).is_ok()
-                && http::HeaderValue::from_str(v).is_ok()
-                && !n.contains(['\r', '\n'])
-                && !v.contains(['\r', '\n'])
-        });
+                http::HeaderName::from_bytes(n.as_bytes()).is_ok()
+                    && http::HeaderValue::from_str(v).is_ok()
+                    && !n.contains(['\r', '\n'])
+                    && !v.contains(['\r', '\n'])
+            });
         for (n, v) in &lines {
             body.extend_from_slice(format!("{n}:{v}\r\n").as_bytes());
         }
@@ -182,7 +203,11 @@ impl Built {
             body.extend_from_slice(format!("x-amz-trailer-signature:{sig}\r\n").as_bytes());
         }
         body.extend_from_slice(b"\r\n");
-        Some(Self { payload, body, trailers_are_valid })
+        Some(Self {
+            payload,
+            body,
+            trailers_are_valid,
+        })
     }
 }
 

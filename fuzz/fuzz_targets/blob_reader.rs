@@ -25,13 +25,27 @@ use libfuzzer_sys::fuzz_target;
 use strongbox_crypto::{CHUNK_SIZE, ChunkSealer, DataKey, ObjectIdentity, chunk_count};
 use strongbox_engine::fuzzing::open_sealed;
 
-const ID: ObjectIdentity<'static> = ObjectIdentity { bucket: "amzn-s3-demo-bucket", key: "a/b", version: "null", part: 0 };
-const OTHER: ObjectIdentity<'static> = ObjectIdentity { bucket: "amzn-s3-demo-bucket", key: "a/c", version: "null", part: 0 };
+const ID: ObjectIdentity<'static> = ObjectIdentity {
+    bucket: "amzn-s3-demo-bucket",
+    key: "a/b",
+    version: "null",
+    part: 0,
+};
+const OTHER: ObjectIdentity<'static> = ObjectIdentity {
+    bucket: "amzn-s3-demo-bucket",
+    key: "a/c",
+    version: "null",
+    part: 0,
+};
 const MAX_PLAIN: u64 = 4 * CHUNK_SIZE as u64 + 1000;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((head, rest)) = data.split_at_checked(8) else { return };
-    let (Ok(k1), Ok(k2)) = (DataKey::from_bytes(&[0x11; 32]), DataKey::from_bytes(&[0x22; 32])) else { return };
+    let Some((head, rest)) = data.split_at_checked(8) else {
+        return;
+    };
+    let (Ok(k1), Ok(k2)) = (DataKey::from_bytes(&[0x11; 32]), DataKey::from_bytes(&[0x22; 32])) else {
+        return;
+    };
     let keys: Vec<&DataKey> = if head[0] & 1 != 0 { vec![&k1, &k2] } else { vec![&k1] };
     let len = u64::from(u32::from_be_bytes([0, head[1], head[2], head[3]]));
     let a = u64::from(u16::from_be_bytes([head[4], head[5]]));
@@ -52,7 +66,9 @@ fuzz_target!(|data: &[u8]| {
     } else {
         rest.iter().copied().cycle().take(plain_len as usize).collect()
     };
-    let Ok(blob) = seal(&keys, &plain) else { panic!("sealing {plain_len} bytes failed") };
+    let Ok(blob) = seal(&keys, &plain) else {
+        panic!("sealing {plain_len} bytes failed")
+    };
     let (lo, hi) = (scale(a, plain_len), scale(b, plain_len));
     let range = lo.min(hi)..lo.max(hi);
     let want = &plain[range.start as usize..range.end as usize];
@@ -68,7 +84,10 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(parts) = open_sealed(&keys, identity, plain_len, &Bytes::from(bad), range.clone()) {
         let got = parts.concat();
-        assert!(got.is_empty() || got == want, "a damaged blob yielded other bytes for {range:?}");
+        assert!(
+            got.is_empty() || got == want,
+            "a damaged blob yielded other bytes for {range:?}"
+        );
         if head[0] & 4 != 0 {
             assert!(range.is_empty(), "a blob opened under another object's identity");
         }
@@ -87,7 +106,9 @@ fn seal(keys: &[&DataKey], plain: &[u8]) -> Result<Vec<u8>, strongbox_crypto::Cr
     let mut out = header.to_vec();
     let n = chunk_count(plain.len() as u64) as usize;
     for i in 0..n {
-        let chunk = plain.get(i * CHUNK_SIZE..((i + 1) * CHUNK_SIZE).min(plain.len())).unwrap_or_default();
+        let chunk = plain
+            .get(i * CHUNK_SIZE..((i + 1) * CHUNK_SIZE).min(plain.len()))
+            .unwrap_or_default();
         let start = out.len();
         out.extend_from_slice(chunk);
         sealer.seal_tail(&mut out, start, i + 1 == n)?;

@@ -26,9 +26,28 @@ use strongbox_iam::IamError;
 use strongbox_iam::fuzzing as iam;
 
 const NAMES: [&str; 22] = [
-    "Action", "Version", "UserName", "NewUserName", "GroupName", "PolicyName", "Path", "NewPath", "PathPrefix",
-    "PolicyArn", "PolicyDocument", "VersionId", "AccessKeyId", "Description", "Marker", "MaxItems", "Status",
-    "SetAsDefault", "OnlyAttached", "Scope", "PolicyUsageFilter", "Tags.member.1.Key",
+    "Action",
+    "Version",
+    "UserName",
+    "NewUserName",
+    "GroupName",
+    "PolicyName",
+    "Path",
+    "NewPath",
+    "PathPrefix",
+    "PolicyArn",
+    "PolicyDocument",
+    "VersionId",
+    "AccessKeyId",
+    "Description",
+    "Marker",
+    "MaxItems",
+    "Status",
+    "SetAsDefault",
+    "OnlyAttached",
+    "Scope",
+    "PolicyUsageFilter",
+    "Tags.member.1.Key",
 ];
 
 fuzz_target!(|data: &[u8]| {
@@ -63,7 +82,12 @@ fuzz_target!(|data: &[u8]| {
 fn values(v: &str) {
     let chars = v.chars().count();
     let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    for max in [iam::USER_NAME_MAX, iam::EXISTING_NAME_MAX, iam::GROUP_NAME_MAX, iam::POLICY_NAME_MAX] {
+    for max in [
+        iam::USER_NAME_MAX,
+        iam::EXISTING_NAME_MAX,
+        iam::GROUP_NAME_MAX,
+        iam::POLICY_NAME_MAX,
+    ] {
         match iam::name("userName", v, max) {
             Ok(()) => assert!((1..=max).contains(&chars) && v.bytes().all(|b| word(b) || b"+=,.@-".contains(&b))),
             Err(e) => error(&e),
@@ -88,7 +112,9 @@ fn values(v: &str) {
     match iam::version_id("versionId", v) {
         Ok(()) => {
             let d = &v[1..];
-            assert!(v.starts_with('v') && !d.is_empty() && !d.starts_with('0') && d.bytes().all(|b| b.is_ascii_digit()));
+            assert!(
+                v.starts_with('v') && !d.is_empty() && !d.starts_with('0') && d.bytes().all(|b| b.is_ascii_digit())
+            );
         }
         Err(e) => error(&e),
     }
@@ -107,7 +133,9 @@ fn pages(page: &iam::Page, params: &iam::Params) {
     let (got, next) = page.apply(items.clone(), Clone::clone);
     let max: usize = params.get("MaxItems").map_or(100, |v| v.parse().unwrap_or(0));
     assert!(got.len() <= max);
-    let from = params.get("Marker").map_or(0, |m| items.partition_point(|i| i.as_str() < m));
+    let from = params
+        .get("Marker")
+        .map_or(0, |m| items.partition_point(|i| i.as_str() < m));
     assert_eq!(got.as_slice(), &items[from..(from + got.len())]);
     assert_eq!(next.as_deref(), items.get(from + got.len()).map(String::as_str));
 }
@@ -131,7 +159,13 @@ fn error(e: &IamError) {
     let expected: String = e
         .to_string()
         .chars()
-        .map(|c| if c.is_control() && !matches!(c, '\t' | '\n' | '\r') { '\u{FFFD}' } else { c })
+        .map(|c| {
+            if c.is_control() && !matches!(c, '\t' | '\n' | '\r') {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
         .collect();
     assert_eq!(unescaped, expected);
 }

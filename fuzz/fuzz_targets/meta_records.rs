@@ -17,12 +17,13 @@ use libfuzzer_sys::fuzz_target;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use strongbox_meta::{
-    BucketEncryption, ContentHeaders, EncryptionRecord, KmsKeyDoc, ObjectChecksum, ObjectDoc, Segment, Tag,
-    UploadDoc,
+    BucketEncryption, ContentHeaders, EncryptionRecord, KmsKeyDoc, ObjectChecksum, ObjectDoc, Segment, Tag, UploadDoc,
 };
 
 fn round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(json: &[u8]) {
-    let Ok(first) = serde_json::from_slice::<T>(json) else { return };
+    let Ok(first) = serde_json::from_slice::<T>(json) else {
+        return;
+    };
     let text = serde_json::to_string(&first).expect("a decoded record encodes");
     let second: T = serde_json::from_str(&text).expect("an encoded record decodes");
     assert_eq!(first, second, "{text}");

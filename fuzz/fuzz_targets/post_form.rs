@@ -26,19 +26,25 @@
 
 use bytes::Bytes;
 use futures::StreamExt;
-use libfuzzer_sys::fuzz_target;
 use http::{HeaderMap, HeaderValue};
+use libfuzzer_sys::fuzz_target;
 use s3s::dto::{PostObjectInput, Timestamp, TimestampFormat};
 use s3s::post_policy::PostPolicy;
 use s3s::{MultipartLimits, transform_multipart};
 
 const BOUNDARY: &str = "fuzzboundary";
-const LIMITS: MultipartLimits = MultipartLimits { max_field_size: 4096, max_fields_size: 16384, max_parts: 64 };
+const LIMITS: MultipartLimits = MultipartLimits {
+    max_field_size: 4096,
+    max_fields_size: 16384,
+    max_parts: 64,
+};
 
 type StdError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((head, rest)) = data.split_at_checked(4) else { return };
+    let Some((head, rest)) = data.split_at_checked(4) else {
+        return;
+    };
     let with_len = head[0] & 2 != 0;
     let splits = [head[1], head[2], head[3]];
     if head[0] & 1 != 0 {
@@ -98,16 +104,29 @@ fn parse(body: &[u8], with_len: bool, splits: &[u8; 3]) -> Option<Parsed> {
             }
         }
         if let Some(n) = content_len {
-            assert_eq!(file.len() as u64, n, "file stream ended short of/over its content length");
+            assert_eq!(
+                file.len() as u64,
+                n,
+                "file stream ended short of/over its content length"
+            );
         }
-        Some(Parsed { fields, file: Some(file) })
+        Some(Parsed {
+            fields,
+            file: Some(file),
+        })
     })
 }
 
 fn signature_fields(fields: &[(String, String)]) {
     let once = |n: &str| fields.iter().filter(|(k, _)| k == n).count() == 1;
     if s3s_sigv4::PostSignatureV4::extract(fields).is_ok() {
-        for n in ["policy", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-signature"] {
+        for n in [
+            "policy",
+            "x-amz-algorithm",
+            "x-amz-credential",
+            "x-amz-date",
+            "x-amz-signature",
+        ] {
             assert!(once(n), "{n}");
         }
     }
@@ -123,7 +142,11 @@ fn signature_fields(fields: &[(String, String)]) {
 fn condition_headers(fields: &[(String, String)]) {
     let get = |n: &str| fields.iter().rev().find(|(k, _)| k == n).map(|(_, v)| v.clone());
     let key = get("key").unwrap_or_default();
-    let Ok(mut input) = PostObjectInput::builder().bucket("amzn-s3-demo-bucket".into()).key(key).build() else {
+    let Ok(mut input) = PostObjectInput::builder()
+        .bucket("amzn-s3-demo-bucket".into())
+        .key(key)
+        .build()
+    else {
         return;
     };
     input.acl = get("acl").map(Into::into);
@@ -153,7 +176,11 @@ fn condition_headers(fields: &[(String, String)]) {
         ("x-amz-tagging", "tagging"),
     ] {
         if let Some(v) = h.get(header) {
-            assert_eq!(v.to_str().ok().map(str::to_owned), get(field), "{header} did not come from the form");
+            assert_eq!(
+                v.to_str().ok().map(str::to_owned),
+                get(field),
+                "{header} did not come from the form"
+            );
         }
     }
     for name in h.keys() {
@@ -172,15 +199,15 @@ fn built(input: &[u8], with_len: bool, splits: &[u8; 3]) {
     };
     // Field names: visible ASCII but the Content-Disposition delimiters.
     let clean = |s: &str| {
-        !s.is_empty()
-            && s.bytes().all(|b| b.is_ascii_graphic() && !b"\"\\;=".contains(&b))
-            && !s.contains(BOUNDARY)
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic() && !b"\"\\;=".contains(&b)) && !s.contains(BOUNDARY)
     };
     let text = String::from_utf8_lossy(lines);
     let mut fields: Vec<(String, String)> = text
         .split('\n')
         .filter_map(|l| l.split_once('='))
-        .filter(|(k, v)| clean(k) && !v.contains(['\r', '\n']) && !v.contains(BOUNDARY) && !k.eq_ignore_ascii_case("file"))
+        .filter(|(k, v)| {
+            clean(k) && !v.contains(['\r', '\n']) && !v.contains(BOUNDARY) && !k.eq_ignore_ascii_case("file")
+        })
         .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
         .filter(|(k, _)| clean(k))
         .take(LIMITS.max_parts - 2)
@@ -190,7 +217,9 @@ fn built(input: &[u8], with_len: bool, splits: &[u8; 3]) {
     }
     let mut body = Vec::new();
     for (k, v) in &fields {
-        body.extend_from_slice(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes());
+        body.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
+        );
     }
     body.extend_from_slice(
         format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\n")
@@ -220,7 +249,8 @@ fn base64_encode(data: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for c in data.chunks(3) {
-        let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        let n =
+            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
         for i in 0..4 {
             if i <= c.len() {
                 out.push(char::from(A[((n >> (18 - 6 * i)) & 63) as usize]));

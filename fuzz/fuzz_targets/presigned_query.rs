@@ -50,11 +50,21 @@ fuzz_target!(|data: &[u8]| {
         assert!(v4.signed_headers.iter().all(|h| h.is_ascii()));
         let headers: Vec<(&str, &str)> = v4.signed_headers.iter().map(|h| (*h, "v")).collect();
         let a = s3s_sigv4::create_presigned_canonical_request(method, path, pairs, headers.as_slice());
-        let b = s3s_sigv4::create_presigned_canonical_request_with_raw_uri_path(method, path, pairs, headers.as_slice());
+        let b =
+            s3s_sigv4::create_presigned_canonical_request_with_raw_uri_path(method, path, pairs, headers.as_slice());
         assert!(a.ends_with("UNSIGNED-PAYLOAD") && b.ends_with("UNSIGNED-PAYLOAD"));
-        assert_eq!(a, s3s_sigv4::create_presigned_canonical_request(method, path, pairs, headers.as_slice()));
-        let sts = s3s_sigv4::create_string_to_sign(&a, &v4.amz_date, v4.credential.aws_region, v4.credential.aws_service);
-        let key = s3s_sigv4::derive_signing_key(b"secret", &v4.amz_date, v4.credential.aws_region, v4.credential.aws_service);
+        assert_eq!(
+            a,
+            s3s_sigv4::create_presigned_canonical_request(method, path, pairs, headers.as_slice())
+        );
+        let sts =
+            s3s_sigv4::create_string_to_sign(&a, &v4.amz_date, v4.credential.aws_region, v4.credential.aws_service);
+        let key = s3s_sigv4::derive_signing_key(
+            b"secret",
+            &v4.amz_date,
+            v4.credential.aws_region,
+            v4.credential.aws_service,
+        );
         let _ = s3s_sigv4::calculate_signature_with_key(&sts, &key);
     }
 

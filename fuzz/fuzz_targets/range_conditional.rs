@@ -46,19 +46,32 @@ fuzz_target!(|data: &[u8]| {
     let etag = next().unwrap_or("9b2cf535f27731c974343645a3985328").to_owned();
     let size = next().and_then(|l| l.parse::<u64>().ok());
     let last_modified_ms = next().and_then(|l| l.parse::<i64>().ok()).unwrap_or(1_700_000_000_000);
-    let parts: Vec<u64> = next().map(|l| l.split(',').filter_map(|p| p.parse().ok()).collect()).unwrap_or_default();
+    let parts: Vec<u64> = next()
+        .map(|l| l.split(',').filter_map(|p| p.parse().ok()).collect())
+        .unwrap_or_default();
     let (bucket, key) = (next(), next());
 
     let segments: Vec<Segment> = if parts.is_empty() {
-        vec![Segment { blob_id: "b0".into(), size: size.unwrap_or(0), ..Default::default() }]
+        vec![Segment {
+            blob_id: "b0".into(),
+            size: size.unwrap_or(0),
+            ..Default::default()
+        }]
     } else {
         parts
             .iter()
             .enumerate()
-            .map(|(i, &s)| Segment { blob_id: format!("b{i}"), size: s, part_number: i as u32 + 1, ..Default::default() })
+            .map(|(i, &s)| Segment {
+                blob_id: format!("b{i}"),
+                size: s,
+                part_number: i as u32 + 1,
+                ..Default::default()
+            })
             .collect()
     };
-    let Some(total) = segments.iter().try_fold(0u64, |a, s| a.checked_add(s.size)) else { return };
+    let Some(total) = segments.iter().try_fold(0u64, |a, s| a.checked_add(s.size)) else {
+        return;
+    };
     let o = ObjectRecord {
         bucket: "amzn-s3-demo-bucket".into(),
         key: "k".into(),
@@ -94,7 +107,10 @@ fuzz_target!(|data: &[u8]| {
         && strongbox_types::BucketName::parse(b).is_ok()
     {
         assert!((3..=63).contains(&b.len()));
-        assert!(b.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-'));
+        assert!(
+            b.bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-')
+        );
     }
     if let Some(k) = key
         && strongbox_types::ObjectKey::parse(k).is_ok()
@@ -110,7 +126,11 @@ fn check_range(r: &Range, o: &ObjectRecord) {
         // RFC 9110: a suffix range of an empty representation is satisfiable
         // and selects all of it, i.e. nothing; every other range is non-empty.
         let empty_suffix = matches!(r, Range::Suffix { .. }) && o.size == 0;
-        assert!(got.end <= o.size && (got.start < got.end || empty_suffix), "{r:?} on {} gave {got:?}", o.size);
+        assert!(
+            got.end <= o.size && (got.start < got.end || empty_suffix),
+            "{r:?} on {} gave {got:?}",
+            o.size
+        );
         match *r {
             Range::Int { first, last } => {
                 assert_eq!(got.start, first);
@@ -132,7 +152,10 @@ fn check_copy_range(v: Option<&str>, size: u64) {
         assert_eq!(got, 0..size);
         return;
     };
-    let (a, b) = v.strip_prefix("bytes=").and_then(|r| r.split_once('-')).expect("accepted a malformed range");
+    let (a, b) = v
+        .strip_prefix("bytes=")
+        .and_then(|r| r.split_once('-'))
+        .expect("accepted a malformed range");
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
     assert!(digits(a) && digits(b), "accepted {v:?}");
     assert!(got.start < got.end && got.end <= size && got.start == a.parse::<u64>().unwrap_or(u64::MAX));
@@ -149,7 +172,10 @@ fn check_plan(o: &ObjectRecord, range: Option<&Range>, part_number: Option<i32>)
             }
             (Ok(want), Ok((got, content_range, parts))) => {
                 assert_eq!(got, want);
-                assert_eq!(content_range, Some(format!("bytes {}-{}/{}", want.start, want.end - 1, o.size)));
+                assert_eq!(
+                    content_range,
+                    Some(format!("bytes {}-{}/{}", want.start, want.end - 1, o.size))
+                );
                 assert_eq!(parts, None);
             }
             (Err(_), Err(_)) => {}

@@ -62,37 +62,41 @@ macro_rules! dispatch {
 
 fuzz_target!(|data: &[u8]| {
     let Some((&sel, body)) = data.split_first() else { return };
-    dispatch!(sel, body, [
-        // What Strongbox implements.
-        CompletedMultipartUpload,
-        Delete,
-        Tagging,
-        ServerSideEncryptionConfiguration,
-        CreateBucketConfiguration,
-        // Parsed by s3s before the (NotImplemented) operation runs.
-        AccessControlPolicy,
-        BucketLoggingStatus,
-        CORSConfiguration,
-        BucketLifecycleConfiguration,
-        VersioningConfiguration,
-        ObjectLockConfiguration,
-        PublicAccessBlockConfiguration,
-        OwnershipControls,
-        AccelerateConfiguration,
-        AnalyticsConfiguration,
-        IntelligentTieringConfiguration,
-        InventoryConfiguration,
-        MetricsConfiguration,
-        NotificationConfiguration,
-        ObjectLockLegalHold,
-        ObjectLockRetention,
-        ReplicationConfiguration,
-        RequestPaymentConfiguration,
-        RestoreRequest,
-        SelectObjectContentRequest,
-        WebsiteConfiguration,
-        MetadataTableConfiguration,
-        MetadataConfiguration,
-        AbacStatus,
-    ]);
+    dispatch!(
+        sel,
+        body,
+        [
+            // What Strongbox implements.
+            CompletedMultipartUpload,
+            Delete,
+            Tagging,
+            ServerSideEncryptionConfiguration,
+            CreateBucketConfiguration,
+            // Parsed by s3s before the (NotImplemented) operation runs.
+            AccessControlPolicy,
+            BucketLoggingStatus,
+            CORSConfiguration,
+            BucketLifecycleConfiguration,
+            VersioningConfiguration,
+            ObjectLockConfiguration,
+            PublicAccessBlockConfiguration,
+            OwnershipControls,
+            AccelerateConfiguration,
+            AnalyticsConfiguration,
+            IntelligentTieringConfiguration,
+            InventoryConfiguration,
+            MetricsConfiguration,
+            NotificationConfiguration,
+            ObjectLockLegalHold,
+            ObjectLockRetention,
+            ReplicationConfiguration,
+            RequestPaymentConfiguration,
+            RestoreRequest,
+            SelectObjectContentRequest,
+            WebsiteConfiguration,
+            MetadataTableConfiguration,
+            MetadataConfiguration,
+            AbacStatus,
+        ]
+    );
 });

@@ -64,7 +64,9 @@ fn s3s_authorization(s: &str) {
 }
 
 fn ours(s: &str) {
-    let Ok(h) = strongbox_sigv4::parse_authorization(s) else { return };
+    let Ok(h) = strongbox_sigv4::parse_authorization(s) else {
+        return;
+    };
     assert!(h.date.len() == 8 && h.date.bytes().all(|b| b.is_ascii_digit()));
     assert!(!h.access_key.is_empty() && !h.region.is_empty() && !h.service.is_empty());
     assert!(!h.signed_headers.is_empty() && h.signed_headers.iter().all(|n| !n.is_empty()));
@@ -78,7 +80,11 @@ fn ours(s: &str) {
         h.signed_headers.join(";"),
         h.signature
     );
-    assert_eq!(strongbox_sigv4::parse_authorization(&rendered).as_ref(), Ok(&h), "{rendered}");
+    assert_eq!(
+        strongbox_sigv4::parse_authorization(&rendered).as_ref(),
+        Ok(&h),
+        "{rendered}"
+    );
 }
 
 fn amz_date(s: &str) {

@@ -9,12 +9,11 @@ use strongbox_meta::ObjectRecord;
 
 pub use crate::post_form::condition_headers;
 
-/// The byte range a GET/HEAD serves: (range, Content-Range value, parts count).
-pub fn plan_read(
-    o: &ObjectRecord,
-    range: Option<&Range>,
-    part_number: Option<i32>,
-) -> Result<(std::ops::Range<u64>, Option<String>, Option<i32>), S3Error> {
+/// What [`plan_read`] decides: the byte range, the Content-Range value, the parts count.
+pub type ReadPlan = (std::ops::Range<u64>, Option<String>, Option<i32>);
+
+/// The byte range a GET/HEAD serves.
+pub fn plan_read(o: &ObjectRecord, range: Option<&Range>, part_number: Option<i32>) -> Result<ReadPlan, S3Error> {
     crate::s3::plan_read(o, range, part_number)
 }
 
@@ -47,6 +46,9 @@ pub fn copy_range(v: Option<&str>, size: u64) -> Result<std::ops::Range<u64>, S3
 }
 
 /// What a conditional write's If-Match / If-None-Match require.
-pub fn write_expect(if_match: Option<&ETagCondition>, if_none_match: Option<&ETagCondition>) -> Result<Expect, S3Error> {
+pub fn write_expect(
+    if_match: Option<&ETagCondition>,
+    if_none_match: Option<&ETagCondition>,
+) -> Result<Expect, S3Error> {
     crate::s3::write_expect(if_match, if_none_match)
 }
