@@ -41,8 +41,8 @@ pub const OPERATIONS: &[&str] = &[
     "GenerateRandom",
 ];
 
-/// Decodes `body` as operation `op`'s request, reading each parameter the
-/// way that operation does.
+/// Decodes `body` as operation `op`'s request: the parameters that
+/// operation reads, with the same getters and checks, before any key lookup.
 pub fn decode(op: &str, body: &[u8]) -> Result<(), KmsError> {
     let input = Input::parse(body)?;
     let mut trail = Trail::new("Fuzz", true);
@@ -59,10 +59,14 @@ pub fn decode(op: &str, body: &[u8]) -> Result<(), KmsError> {
             input.str("Policy")?;
             input.bool("BypassPolicyLockoutSafetyCheck")?;
         }
-        "ListKeys" | "ListResourceTags" => {
+        "ListKeys" => {
             input.page(100, 1000)?;
         }
-        "ListKeyRotations" | "ListKeyPolicies" => {
+        "ListKeyRotations" => {
+            input.required_str("KeyId")?;
+            input.page(100, 1000)?;
+        }
+        "ListResourceTags" => {
             input.required_str("KeyId")?;
             input.page(50, 50)?;
         }
@@ -136,7 +140,7 @@ pub fn decode(op: &str, body: &[u8]) -> Result<(), KmsError> {
             input.str("CustomKeyStoreId")?;
         }
         // DescribeKey, EnableKey, DisableKey, CancelKeyDeletion, DisableKeyRotation,
-        // GetKeyRotationStatus, RotateKeyOnDemand.
+        // GetKeyRotationStatus, RotateKeyOnDemand, ListKeyPolicies.
         _ => {
             input.required_str("KeyId")?;
         }
