@@ -475,7 +475,7 @@ mod tests {
         }
     }
 
-    /// fuzz/artifacts/range_conditional/crash-f0f44c603f64d11b56e3b4784c4c572399ef20d1:
+    /// fuzz/artifacts/range_conditional/crash-f0f44c60... and crash-5979bb8c...:
     /// `Range: bytes=-500` on an empty object was served as 206 with
     /// `Content-Range: bytes 0-0/0`.
     #[test]
