@@ -475,6 +475,26 @@ mod tests {
         }
     }
 
+    /// fuzz/artifacts/range_conditional/crash-dea9ab6c...: a 304 for an object
+    /// whose last-modified time is past year 9999 (a damaged record)
+    /// panicked formatting Last-Modified.
+    #[test]
+    fn not_modified_of_a_far_future_object_does_not_panic() {
+        let mut o = object(10);
+        for ms in [111_111_111_111_111_100, i64::MAX, -1] {
+            o.last_modified_ms = ms;
+            let e = precondition_error(EngineError::NotModified, &o);
+            let h = e.headers().unwrap();
+            assert_eq!(h.get("last-modified").unwrap(), "Thu, 01 Jan 1970 00:00:00 GMT", "{ms}");
+        }
+        o.last_modified_ms = 1_445_412_480_000;
+        let e = precondition_error(EngineError::NotModified, &o);
+        assert_eq!(
+            e.headers().unwrap().get("last-modified").unwrap(),
+            "Wed, 21 Oct 2015 07:28:00 GMT"
+        );
+    }
+
     /// fuzz/artifacts/range_conditional/crash-f0f44c60... and crash-5979bb8c...:
     /// `Range: bytes=-500` on an empty object was served as 206 with
     /// `Content-Range: bytes 0-0/0`.
