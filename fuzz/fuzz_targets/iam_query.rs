@@ -16,8 +16,8 @@
 //!   access key ids `[\w]{16,128}`, length limits);
 //! - a page never has more than MaxItems items, starts at the marker, and
 //!   has a next marker exactly when items were left out;
-//! - every error is a 4xx with a non-empty code, and its XML carries the
-//!   message escaped so that unescaping gives it back (control characters
+//! - every error is a 4xx with a non-empty code, and (checked for the
+//!   first two errors of each input) its XML carries the message escaped so that unescaping gives it back (control characters
 //!   other than tab/CR/LF replaced by U+FFFD), with no stray markup.
 #![no_main]
 
@@ -50,7 +50,12 @@ const NAMES: [&str; 22] = [
     "Tags.member.1.Key",
 ];
 
+thread_local! {
+    static XML_CHECKS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
 fuzz_target!(|data: &[u8]| {
+    XML_CHECKS.with(|n| n.set(2));
     let (query, body) = match data.iter().position(|&b| b == b'\n') {
         Some(i) => (std::str::from_utf8(&data[..i]).ok(), &data[i + 1..]),
         None => (None, data),
@@ -128,21 +133,31 @@ fn values(v: &str) {
     }
 }
 
+/// More items than the largest page (MaxItems is at most 1000).
+static ITEMS: std::sync::LazyLock<Vec<String>> =
+    std::sync::LazyLock::new(|| (0..1200).map(|i| format!("u{i:04}")).collect());
+
 fn pages(page: &iam::Page, params: &iam::Params) {
-    let items: Vec<String> = (0..1200).map(|i| format!("u{i:04}")).collect();
-    let (got, next) = page.apply(items.clone(), Clone::clone);
+    let items: &[String] = &ITEMS;
+    let (got, next) = page.apply(items.iter().map(String::as_str).collect(), |s| (*s).to_owned());
     let max: usize = params.get("MaxItems").map_or(100, |v| v.parse().unwrap_or(0));
     assert!(got.len() <= max);
     let from = params
         .get("Marker")
         .map_or(0, |m| items.partition_point(|i| i.as_str() < m));
-    assert_eq!(got.as_slice(), &items[from..(from + got.len())]);
+    assert!(got.iter().eq(items[from..(from + got.len())].iter()));
     assert_eq!(next.as_deref(), items.get(from + got.len()).map(String::as_str));
 }
 
 fn error(e: &IamError) {
     assert!(e.status().is_client_error(), "{e:?}");
     assert!(!e.code().is_empty());
+    // The XML check costs far more than the validators (a dozen errors per
+    // input): it is done for the first two errors of each input.
+    if XML_CHECKS.with(|n| n.replace(n.get().saturating_sub(1))) == 0 {
+        return;
+    }
+    let message = e.to_string();
     let xml = iam::error_xml(e, "req-1");
     let inner = xml
         .split_once("<Message>")
@@ -156,8 +171,7 @@ fn error(e: &IamError) {
         .replace("&quot;", "\"")
         .replace("&apos;", "'")
         .replace("&amp;", "&");
-    let expected: String = e
-        .to_string()
+    let expected: String = message
         .chars()
         .map(|c| {
             if c.is_control() && !matches!(c, '\t' | '\n' | '\r') {
