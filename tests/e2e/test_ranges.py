@@ -66,6 +66,22 @@ def test_range_starting_beyond_size_is_416_invalid_range(s3, ranged_object):
                     code="InvalidRange", status=416)
 
 
+def test_suffix_range_of_an_empty_object_is_200_with_the_empty_body(s3, bucket):
+    # Found by fuzz/ range_conditional: this was 206 "Content-Range: bytes 0-0/0".
+    # AWS answers a suffix range of a zero-byte object with 200 and no body;
+    # a first-byte range of it is unsatisfiable.
+    s3.put_object(Bucket=bucket, Key="empty", Body=b"")
+    resp = s3.get_object(Bucket=bucket, Key="empty", Range="bytes=-5")
+    assert status_of(resp) == 200, http_headers(resp)
+    assert "content-range" not in http_headers(resp), http_headers(resp)
+    assert resp["ContentLength"] == 0
+    assert resp["Body"].read() == b""
+    head = s3.head_object(Bucket=bucket, Key="empty", Range="bytes=-5")
+    assert status_of(head) == 200 and "content-range" not in http_headers(head), http_headers(head)
+    assert_s3_error(s3.get_object, Bucket=bucket, Key="empty", Range="bytes=0-",
+                    code="InvalidRange", status=416)
+
+
 def test_range_on_head_reports_partial_length(s3, ranged_object):
     bucket, key, _ = ranged_object
     head = s3.head_object(Bucket=bucket, Key=key, Range="bytes=10-19")

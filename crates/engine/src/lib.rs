@@ -10,6 +10,8 @@
 mod buckets;
 pub mod checksum;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod keys;
 mod list;
 mod multipart;

@@ -153,16 +153,28 @@ fn open_inline(
     data: &Bytes,
     local: Range<u64>,
 ) -> Result<Vec<Bytes>> {
+    open_sealed(keys, &identity(owner, seg.part), seg.len, data, local)
+}
+
+/// Opens the chunks of the sealed blob `data` (header first) of `plain_len`
+/// plaintext bytes that `local` needs; returns `local`'s plaintext.
+pub fn open_sealed(
+    keys: &[&DataKey],
+    identity: &ObjectIdentity<'_>,
+    plain_len: u64,
+    data: &Bytes,
+    local: Range<u64>,
+) -> Result<Vec<Bytes>> {
     let header = data.get(..HEADER_LEN).unwrap_or_default();
-    let opener = ChunkOpener::layered(keys, &identity(owner, seg.part), header)?;
-    let chunks = chunks_for_range(seg.len, local.start, local.end);
-    let span = sealed_span(opener.layout(), seg.len, &chunks);
+    let opener = ChunkOpener::layered(keys, identity, header)?;
+    let chunks = chunks_for_range(plain_len, local.start, local.end);
+    let span = sealed_span(opener.layout(), plain_len, &chunks);
     let sealed = usize::try_from(span.start)
         .ok()
         .zip(usize::try_from(span.end).ok())
         .and_then(|(a, b)| data.get(a..b))
         .ok_or_else(|| EngineError::Internal("inline object shorter than its size".into()))?;
-    open_chunks(&opener, seg.len, chunks, sealed.to_vec(), local)
+    open_chunks(&opener, plain_len, chunks, sealed.to_vec(), local)
 }
 
 /// Byte range in the blob of the sealed chunks `chunks`.

@@ -15,6 +15,8 @@ mod actions;
 mod attach;
 mod auth;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod groups;
 mod ids;
 mod inline;

@@ -5,7 +5,7 @@ use crate::IamError;
 
 /// Decoded parameters, in request order (query string first, then body).
 #[derive(Debug, Default)]
-pub(crate) struct Params {
+pub struct Params {
     pairs: Vec<(String, String)>,
 }
 
@@ -77,7 +77,7 @@ fn check_length(field: &str, value: &str, min: usize, max: usize) -> Result<(), 
 }
 
 /// User, group and policy names: `[\w+=,.@-]+` (ASCII), `min..=max` characters.
-pub(crate) fn name(field: &str, value: &str, max: usize) -> Result<(), IamError> {
+pub fn name(field: &str, value: &str, max: usize) -> Result<(), IamError> {
     check_length(field, value, 1, max)?;
     let ok = value
         .bytes()
@@ -90,13 +90,13 @@ pub(crate) fn name(field: &str, value: &str, max: usize) -> Result<(), IamError>
 }
 
 /// A user name being created (1-64) or referenced (1-128).
-pub(crate) const USER_NAME_MAX: usize = 64;
-pub(crate) const EXISTING_NAME_MAX: usize = 128;
-pub(crate) const GROUP_NAME_MAX: usize = 128;
-pub(crate) const POLICY_NAME_MAX: usize = 128;
+pub const USER_NAME_MAX: usize = 64;
+pub const EXISTING_NAME_MAX: usize = 128;
+pub const GROUP_NAME_MAX: usize = 128;
+pub const POLICY_NAME_MAX: usize = 128;
 
 /// `/` or `/a/b/`: printable ASCII between slashes, at most 512 characters.
-pub(crate) fn path(field: &str, value: &str) -> Result<(), IamError> {
+pub fn path(field: &str, value: &str) -> Result<(), IamError> {
     check_length(field, value, 1, 512)?;
     let printable = value.bytes().all(|b| (0x21..=0x7e).contains(&b));
     if value == "/" || (printable && value.len() > 2 && value.starts_with('/') && value.ends_with('/')) {
@@ -111,7 +111,7 @@ pub(crate) fn path(field: &str, value: &str) -> Result<(), IamError> {
 }
 
 /// A path prefix: `/` followed by printable ASCII.
-pub(crate) fn path_prefix(field: &str, value: &str) -> Result<(), IamError> {
+pub fn path_prefix(field: &str, value: &str) -> Result<(), IamError> {
     check_length(field, value, 1, 512)?;
     if value.starts_with('/') && value.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
         Ok(())
@@ -125,12 +125,12 @@ pub(crate) fn path_prefix(field: &str, value: &str) -> Result<(), IamError> {
 }
 
 /// An ARN parameter (20-2048 characters).
-pub(crate) fn arn(field: &str, value: &str) -> Result<(), IamError> {
+pub fn arn(field: &str, value: &str) -> Result<(), IamError> {
     check_length(field, value, 20, 2048)
 }
 
 /// A policy document: 1-131072 characters of tab, newline, carriage return or U+0020-U+00FF.
-pub(crate) fn document(field: &str, value: &str) -> Result<(), IamError> {
+pub fn document(field: &str, value: &str) -> Result<(), IamError> {
     check_length(field, value, 1, 131_072)?;
     let ok = value
         .chars()
@@ -147,7 +147,7 @@ pub(crate) fn document(field: &str, value: &str) -> Result<(), IamError> {
 }
 
 /// `v1`, `v2`, ...
-pub(crate) fn version_id(field: &str, value: &str) -> Result<(), IamError> {
+pub fn version_id(field: &str, value: &str) -> Result<(), IamError> {
     let digits = value.strip_prefix('v').unwrap_or_default();
     let ok = !digits.is_empty() && !digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit());
     if ok {
@@ -162,7 +162,7 @@ pub(crate) fn version_id(field: &str, value: &str) -> Result<(), IamError> {
 }
 
 /// An access key id: 16-128 word characters.
-pub(crate) fn access_key_id(field: &str, value: &str) -> Result<(), IamError> {
+pub fn access_key_id(field: &str, value: &str) -> Result<(), IamError> {
     check_length(field, value, 16, 128)?;
     if value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         Ok(())
@@ -175,13 +175,13 @@ pub(crate) fn access_key_id(field: &str, value: &str) -> Result<(), IamError> {
     }
 }
 
-pub(crate) fn description(field: &str, value: &str) -> Result<(), IamError> {
+pub fn description(field: &str, value: &str) -> Result<(), IamError> {
     check_length(field, value, 0, 1000)
 }
 
 /// `Marker` and `MaxItems` of a list call.
 #[derive(Debug)]
-pub(crate) struct Page {
+pub struct Page {
     marker: Option<String>,
     max_items: usize,
 }

@@ -89,7 +89,7 @@ async fn run(kms: &Kms, caller: &KmsCaller, op: &str, input: &Input, trail: &mut
     }
 }
 
-fn error(e: &KmsError, request_id: &str) -> KmsResponse {
+pub(crate) fn error(e: &KmsError, request_id: &str) -> KmsResponse {
     match e {
         KmsError::Internal(cause) => tracing::error!(request_id, %cause, "kms request failed"),
         other => tracing::info!(request_id, code = other.code(), "kms request refused"),
@@ -111,7 +111,7 @@ fn error(e: &KmsError, request_id: &str) -> KmsResponse {
 pub(crate) struct Input(Map<String, Value>);
 
 impl Input {
-    fn parse(body: &[u8]) -> Result<Input, KmsError> {
+    pub(crate) fn parse(body: &[u8]) -> Result<Input, KmsError> {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Input(Map::new()));
         }

@@ -36,7 +36,7 @@ pub(crate) async fn run(
 }
 
 /// `EncryptionAlgorithm`-style parameters: only SYMMETRIC_DEFAULT.
-fn algorithm(input: &Input, name: &str, trail: &mut Trail) -> Result<(), KmsError> {
+pub(crate) fn algorithm(input: &Input, name: &str, trail: &mut Trail) -> Result<(), KmsError> {
     let value = input.str(name)?.unwrap_or(SYMMETRIC_DEFAULT);
     const KNOWN: [&str; 4] = ["SYMMETRIC_DEFAULT", "RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "SM2PKE"];
     if !KNOWN.contains(&value) {
@@ -73,7 +73,7 @@ fn check_len(name: &str, len: usize, max: usize) -> Result<(), KmsError> {
 }
 
 /// The data key length from `KeySpec` or `NumberOfBytes` (exactly one of them).
-fn data_key_len(input: &Input, trail: &mut Trail) -> Result<usize, KmsError> {
+pub(crate) fn data_key_len(input: &Input, trail: &mut Trail) -> Result<usize, KmsError> {
     match (input.str("KeySpec")?, input.int("NumberOfBytes")?) {
         (Some(_), Some(_)) => Err(KmsError::Validation(
             "Please specify either number of bytes or key spec, not both.".into(),
@@ -163,7 +163,7 @@ async fn encrypt(
 }
 
 /// The required `CiphertextBlob` parameter, within AWS's size limit.
-fn ciphertext_blob(input: &Input) -> Result<zeroize::Zeroizing<Vec<u8>>, KmsError> {
+pub(crate) fn ciphertext_blob(input: &Input) -> Result<zeroize::Zeroizing<Vec<u8>>, KmsError> {
     let blob = input
         .blob("CiphertextBlob")?
         .ok_or_else(|| KmsError::missing("ciphertextBlob"))?;

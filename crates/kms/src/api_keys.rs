@@ -107,7 +107,7 @@ pub(crate) fn key_metadata(key: &KmsKeyRecord) -> Value {
     m
 }
 
-const KEY_SPECS: [&str; 17] = [
+pub(crate) const KEY_SPECS: [&str; 17] = [
     "RSA_2048",
     "RSA_3072",
     "RSA_4096",
@@ -126,12 +126,12 @@ const KEY_SPECS: [&str; 17] = [
     "ML_DSA_87",
     "ECC_NIST_EDWARDS25519",
 ];
-const KEY_USAGES: [&str; 4] = ["SIGN_VERIFY", "ENCRYPT_DECRYPT", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT"];
-const ORIGINS: [&str; 4] = ["AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"];
+pub(crate) const KEY_USAGES: [&str; 4] = ["SIGN_VERIFY", "ENCRYPT_DECRYPT", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT"];
+pub(crate) const ORIGINS: [&str; 4] = ["AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"];
 
 /// An enum parameter: AWS's ValidationException for an unknown value,
 /// UnsupportedOperationException for a known one other than `supported`.
-fn only(input: &Input, name: &str, values: &[&str], supported: &str) -> Result<(), KmsError> {
+pub(crate) fn only(input: &Input, name: &str, values: &[&str], supported: &str) -> Result<(), KmsError> {
     let Some(value) = input.str(name)? else {
         return Ok(());
     };

@@ -29,6 +29,8 @@ mod auth;
 mod authz;
 pub mod ciphertext;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod ids;
 mod keys;
 mod ops;

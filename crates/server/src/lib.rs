@@ -18,6 +18,8 @@ pub mod conditions;
 mod conn_guard;
 pub mod context;
 pub mod fsck;
+#[doc(hidden)]
+pub mod fuzzing;
 mod host;
 pub mod limits;
 mod listener;

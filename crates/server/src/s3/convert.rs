@@ -4,7 +4,6 @@ use super::s3_err;
 use http::HeaderMap;
 use s3s::dto::{self, ETag, ETagCondition, Timestamp};
 use s3s::{S3Error, S3ErrorCode, S3Result, TrailingHeaders, s3_error};
-use std::time::{Duration, UNIX_EPOCH};
 use strongbox_engine::{ChecksumAlgorithm, Digests, EngineError, checksum};
 use strongbox_meta::{ObjectRecord, Tag};
 use strongbox_types::{InvalidValue, ObjectKey};
@@ -16,9 +15,12 @@ pub(crate) fn object_key(key: &str) -> S3Result<ObjectKey> {
     })
 }
 
+/// Epoch milliseconds as a timestamp. One the calendar cannot hold (past
+/// year 9999; only a damaged record has it) is shown as the epoch, like a
+/// negative one, instead of panicking in the conversion.
 pub(crate) fn timestamp(ms: i64) -> Timestamp {
-    let ms = u64::try_from(ms).unwrap_or(0);
-    Timestamp::from(UNIX_EPOCH + Duration::from_millis(ms))
+    let nanos = i128::from(ms.max(0)) * 1_000_000;
+    Timestamp::from(time::OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(time::OffsetDateTime::UNIX_EPOCH))
 }
 
 /// Seconds since the epoch of a timestamp (HTTP dates have second precision).

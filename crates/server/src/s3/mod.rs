@@ -12,6 +12,11 @@ mod objects;
 mod policy;
 pub(crate) mod sse;
 
+// For crate::fuzzing.
+pub(crate) use convert::{Preconditions, precondition_error, write_expect};
+pub(crate) use multipart::copy_range;
+pub(crate) use objects::plan_read;
+
 use crate::context::RequestContext;
 use s3s::dto::*;
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};

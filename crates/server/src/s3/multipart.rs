@@ -11,7 +11,7 @@ use strongbox_meta::{ContentHeaders, UploadRecord};
 const MAX_LIST_PARTS: i32 = 1000;
 
 /// Parses `bytes=first-last` (both required, inclusive) against the source size.
-fn copy_range(v: Option<&str>, size: u64) -> S3Result<std::ops::Range<u64>> {
+pub(crate) fn copy_range(v: Option<&str>, size: u64) -> S3Result<std::ops::Range<u64>> {
     let Some(v) = v else {
         return Ok(0..size);
     };

@@ -42,7 +42,7 @@ macro_rules! object_headers {
 }
 
 /// The byte range a GET/HEAD serves: (range, Content-Range value, parts count).
-fn plan_read(
+pub(crate) fn plan_read(
     o: &ObjectRecord,
     range: Option<&Range>,
     part_number: Option<i32>,
@@ -55,6 +55,11 @@ fn plan_read(
         )),
         (Some(r), None) => {
             let r = r.check(o.size).map_err(|_| s3_err(EngineError::InvalidRange))?;
+            if r.is_empty() {
+                // `bytes=-N` of an empty object selects nothing: AWS answers
+                // 200 with the empty body; "bytes 0-0/0" would claim a byte.
+                return Ok((r, None, None));
+            }
             let cr = content_range(&r);
             Ok((r, Some(cr), None))
         }
@@ -439,5 +444,70 @@ impl StrongboxS3 {
                 .await,
         )?;
         Ok(S3Response::new(DeleteObjectTaggingOutput::default()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strongbox_meta::{EncryptionRecord, ObjectDoc, Segment};
+
+    fn object(size: u64) -> ObjectRecord {
+        ObjectRecord {
+            bucket: "b".into(),
+            key: "k".into(),
+            version_id: "null".into(),
+            size,
+            etag: "e".into(),
+            last_modified_ms: 0,
+            doc: ObjectDoc {
+                v: 1,
+                content: ContentHeaders::default(),
+                user_meta: Vec::new(),
+                checksum: None,
+                tags: Vec::new(),
+                encryption: EncryptionRecord::default(),
+                segments: vec![Segment {
+                    size,
+                    ..Default::default()
+                }],
+                upload_id: None,
+            },
+        }
+    }
+
+    /// fuzz/artifacts/range_conditional/crash-dea9ab6c...: a 304 for an object
+    /// whose last-modified time is past year 9999 (a damaged record)
+    /// panicked formatting Last-Modified.
+    #[test]
+    fn not_modified_of_a_far_future_object_does_not_panic() {
+        let mut o = object(10);
+        for ms in [111_111_111_111_111_100, i64::MAX, -1] {
+            o.last_modified_ms = ms;
+            let e = precondition_error(EngineError::NotModified, &o);
+            let h = e.headers().unwrap();
+            assert_eq!(h.get("last-modified").unwrap(), "Thu, 01 Jan 1970 00:00:00 GMT", "{ms}");
+        }
+        o.last_modified_ms = 1_445_412_480_000;
+        let e = precondition_error(EngineError::NotModified, &o);
+        assert_eq!(
+            e.headers().unwrap().get("last-modified").unwrap(),
+            "Wed, 21 Oct 2015 07:28:00 GMT"
+        );
+    }
+
+    /// fuzz/artifacts/range_conditional/crash-f0f44c60... and crash-5979bb8c...:
+    /// `Range: bytes=-500` on an empty object was served as 206 with
+    /// `Content-Range: bytes 0-0/0`.
+    #[test]
+    fn suffix_range_of_an_empty_object_is_the_whole_empty_object() {
+        let r = Range::parse("bytes=-500").unwrap();
+        assert_eq!(plan_read(&object(0), Some(&r), None).unwrap(), (0..0, None, None));
+        let (got, cr, _) = plan_read(&object(1000), Some(&r), None).unwrap();
+        assert_eq!((got, cr.as_deref()), (500..1000, Some("bytes 500-999/1000")));
+        for first in ["bytes=0-", "bytes=0-0"] {
+            let r = Range::parse(first).unwrap();
+            assert!(plan_read(&object(0), Some(&r), None).is_err(), "{first}");
+        }
     }
 }
