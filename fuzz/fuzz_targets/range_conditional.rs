@@ -87,6 +87,7 @@ fuzz_target!(|data: &[u8]| {
             tags: Vec::new(),
             encryption: EncryptionRecord::default(),
             segments,
+            upload_id: None,
         },
     };
 
