@@ -158,7 +158,7 @@ mod tests {
 
     /// fuzz/artifacts/sigv4_auth/crash-342edd8f61f7df27ca3ee76c2aaa80426838b329:
     /// `sign` signed a header named `content-t~pe` and `verify` then refused
-    /// its own SignedHeaders (valid HTTP header names, AWS accepts them).
+    /// its own SignedHeaders, though any HTTP header name may be signed.
     #[test]
     fn signed_headers_are_any_lower_case_token() {
         let h = format!(
