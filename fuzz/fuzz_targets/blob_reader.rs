@@ -12,6 +12,8 @@
 //!
 //! Oracles:
 //! - nothing panics, for any blob bytes, length or range;
+//! - `Layout::blob_len` and `plain_len_for_blob_len` are inverse (any
+//!   length up to 2^56, one or two layers), and the last chunk ends the blob;
 //! - raw input never opens (it would need AES-GCM tags under our key);
 //! - a blob we sealed reads back, for any range, exactly that range of the
 //!   plaintext, under the right keys and identity;
@@ -22,7 +24,7 @@
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use strongbox_crypto::{CHUNK_SIZE, ChunkSealer, DataKey, ObjectIdentity, chunk_count};
+use strongbox_crypto::{CHUNK_SIZE, ChunkSealer, DataKey, Layout, ObjectIdentity, chunk_count};
 use strongbox_engine::fuzzing::open_sealed;
 
 const ID: ObjectIdentity<'static> = ObjectIdentity {
@@ -50,7 +52,9 @@ fuzz_target!(|data: &[u8]| {
     let len = u64::from(u32::from_be_bytes([0, head[1], head[2], head[3]]));
     let a = u64::from(u16::from_be_bytes([head[4], head[5]]));
     let b = u64::from(u16::from_be_bytes([head[6], head[7]]));
+    layout_arithmetic(&head[1..8]);
     if head[0] & 2 == 0 {
+        let _ = strongbox_crypto::header_layout(rest);
         let blob = Bytes::copy_from_slice(rest);
         let plain_len = len % (MAX_PLAIN + 1);
         let range = scale(a, plain_len)..scale(b, plain_len);
@@ -93,6 +97,23 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+/// `blob_len` and `plain_len_for_blob_len` (what fsck and the blob reader
+/// size files with) are inverse, for any length, both layouts.
+fn layout_arithmetic(b: &[u8]) {
+    let mut x = [0u8; 8];
+    x[1..].copy_from_slice(b);
+    let n = u64::from_be_bytes(x);
+    for layout in [Layout::SINGLE, Layout::DUAL] {
+        let blob = layout.blob_len(n);
+        assert_eq!(layout.plain_len_for_blob_len(blob), Some(n), "{layout:?} {n}");
+        if let Some(p) = layout.plain_len_for_blob_len(n) {
+            assert_eq!(layout.blob_len(p), n, "{layout:?} blob length {n}");
+        }
+        let last = chunk_count(n) - 1;
+        assert!(layout.chunk_file_offset(last) + layout.chunk_sealed_len(n, last) as u64 == blob);
+    }
+}
 
 /// `v` (0..=65535) mapped onto 0..=plain_len.
 fn scale(v: u64, plain_len: u64) -> u64 {

@@ -111,10 +111,12 @@ fn parse_credential(credential: &str) -> Result<(String, String, String, String)
 
 fn parse_signed_headers(list: &str) -> Result<Vec<String>, SigV4Error> {
     let names: Vec<String> = list.split(';').map(str::to_owned).collect();
+    // Any lower-case HTTP token (RFC 9110 tchar): SDKs sign every header
+    // they send, and `sign` lists e.g. `x-amz-meta-a~b` too.
     let valid = |n: &String| {
         !n.is_empty()
             && n.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'))
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"!#$%&'*+-.^_`|~".contains(&b))
     };
     if !names.iter().all(valid) {
         return Err(SigV4Error::malformed(&format!(
@@ -152,6 +154,24 @@ mod tests {
         assert_eq!(a.scope(), "20150830/us-east-1/iam/aws4_request");
         let tight = h.replace(", ", ",");
         assert_eq!(parse_authorization(&tight), Ok(a));
+    }
+
+    /// fuzz/artifacts/sigv4_auth/crash-342edd8f61f7df27ca3ee76c2aaa80426838b329:
+    /// `sign` signed a header named `content-t~pe` and `verify` then refused
+    /// its own SignedHeaders, though any HTTP header name may be signed.
+    #[test]
+    fn signed_headers_are_any_lower_case_token() {
+        let h = format!(
+            "AWS4-HMAC-SHA256 Credential=AK/20150830/r/iam/aws4_request, SignedHeaders=content-t~pe;host;x-a!b#c$d%e&f'g*h+i^j`k|l, Signature={SIG}"
+        );
+        let a = parse_authorization(&h).unwrap();
+        assert_eq!(a.signed_headers, ["content-t~pe", "host", "x-a!b#c$d%e&f'g*h+i^j`k|l"]);
+        for bad in ["Host", "ho st", "a\"b", "a:b", "a(b", "a/b", "a@b", ""] {
+            let h = format!(
+                "AWS4-HMAC-SHA256 Credential=AK/20150830/r/iam/aws4_request, SignedHeaders=host;{bad}, Signature={SIG}"
+            );
+            assert!(parse_authorization(&h).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -25,6 +25,11 @@ pub(crate) fn copy_range(v: Option<&str>, size: u64) -> S3Result<std::ops::Range
         .strip_prefix("bytes=")
         .and_then(|r| r.split_once('-'))
         .ok_or_else(bad)?;
+    // u64's FromStr also takes a leading '+': the header is digits only.
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    if !digits(a) || !digits(b) {
+        return Err(bad());
+    }
     let (first, last): (u64, u64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
     if first > last {
         return Err(bad());
@@ -382,5 +387,14 @@ mod tests {
         assert!(copy_range(Some("bytes=5-"), 100).is_err());
         assert!(copy_range(Some("bytes=9-0"), 100).is_err());
         assert!(copy_range(Some("bytes=0-100"), 100).is_err());
+    }
+
+    /// fuzz/artifacts/range_conditional/crash-2767d2d6212238c88f0c5d8d0a719ef2393c882b:
+    /// `bytes=0-+99` was accepted as 0-99.
+    #[test]
+    fn copy_ranges_are_digits_only() {
+        for v in ["bytes=0-+99", "bytes=+0-99", "bytes= 0-99", "bytes=0-99 "] {
+            assert!(copy_range(Some(v), 100).is_err(), "{v}");
+        }
     }
 }
