@@ -56,7 +56,7 @@ if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
         python3 -m venv "$VENV"
     fi
 fi
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check -U boto3 awscli pytest requests
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -U boto3 awscli pytest requests pyotp zxing-cpp numpy
 "$VENV/bin/python" -m pip list --disable-pip-version-check 2>/dev/null \
     | grep -Ei '^(boto3|botocore|awscli|pytest|requests) ' || true
 export PATH="$VENV/bin:$PATH"

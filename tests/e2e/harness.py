@@ -75,6 +75,7 @@ class StrongboxServer:
         credentials: tuple[str, str] | None = None,
         http: bool = True,
         https: bool = True,
+        extra_env: dict | None = None,
     ):
         self.name = name
         self.data_dir = Path(data_dir)
@@ -84,6 +85,7 @@ class StrongboxServer:
         self.access_key, self.secret_key = credentials or random_credentials()
         self.enable_http = http
         self.enable_https = https
+        self.extra_env = dict(extra_env or {})
         self.proc: subprocess.Popen | None = None
         self.http_port: int | None = None
         self.https_port: int | None = None
@@ -136,6 +138,7 @@ class StrongboxServer:
         env["STRONGBOX_ROOT_ACCESS_KEY"] = self.access_key
         env["STRONGBOX_ROOT_SECRET_KEY"] = self.secret_key
         env.setdefault("RUST_BACKTRACE", "1")
+        env.update(self.extra_env)
         cmd = [
             str(binary),
             "serve",

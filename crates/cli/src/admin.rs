@@ -126,6 +126,7 @@ async fn rotate(data_dir: &Path, root_key: &RootKeySource) -> anyhow::Result<()>
     println!("SSE-S3 object data keys re-wrapped: {}", c.objects);
     println!("SSE-S3 multipart upload data keys re-wrapped: {}", c.uploads);
     println!("KMS key material versions re-sealed: {}", c.kms_materials);
+    println!("MFA device seeds re-sealed: {}", c.mfa_seeds);
     println!("Object data was not rewritten. Start the server again to use the new key.");
     Ok(())
 }

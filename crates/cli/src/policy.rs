@@ -83,6 +83,7 @@ fn validate(file: &Path, bucket: Option<String>, identity: bool) -> anyhow::Resu
             let what = match &kind {
                 PolicyKind::Bucket { bucket } => format!("bucket policy for {bucket}"),
                 PolicyKind::Identity => "identity policy".to_owned(),
+                PolicyKind::Trust => "role trust policy".to_owned(),
                 PolicyKind::Key => "KMS key policy".to_owned(),
             };
             let public = match kind {
@@ -175,6 +176,7 @@ fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
                 account: account.as_deref(),
                 service: None,
                 canonical_user: None,
+                role_arn: None,
             },
             action: &args.action,
             resource: &args.resource,

@@ -14,6 +14,9 @@ const SALT: &[u8] = b"strongbox/v1/root-key-hkdf-salt";
 pub(crate) const DATA_KEY_WRAP_INFO: &[u8] = b"strongbox/v1/kek/data-key-wrap";
 /// HKDF info of the key that seals small secrets. DO NOT CHANGE: on-disk format.
 pub(crate) const SECRET_SEAL_INFO: &[u8] = b"strongbox/v1/kek/secret-seal";
+/// HKDF info of the key temporary (STS) secrets are derived with. Changing
+/// it only ends the sessions issued so far.
+pub(crate) const SESSION_SECRET_INFO: &[u8] = b"strongbox/v1/sts/session-secret";
 /// HKDF info of the public root key fingerprint. DO NOT CHANGE: on-disk format.
 const KEY_ID_INFO: &[u8] = b"strongbox/v1/key-id";
 /// Bytes of the fingerprint in a root key id.
@@ -29,6 +32,18 @@ pub(crate) fn derive_aead_key(root: &RootKey, info: &'static [u8]) -> LessSafeKe
         .expand(&info, &AES_256_GCM)
         .expect("HKDF-SHA256 yields a 32-byte key");
     LessSafeKey::new(UnboundKey::from(okm))
+}
+
+/// An HMAC-SHA256 key derived from the root key for one purpose.
+pub(crate) fn derive_hmac_key(root: &RootKey, info: &'static [u8]) -> ring::hmac::Key {
+    let prk = extract(root);
+    let info = [info];
+    #[expect(clippy::expect_used, reason = "cannot fail, see INVARIANT")]
+    // INVARIANT: HKDF-SHA256 fails only above 255 * 32 bytes of output; an HMAC-SHA256 key is 32.
+    let okm = prk
+        .expand(&info, ring::hmac::HMAC_SHA256)
+        .expect("HKDF-SHA256 yields a 32-byte key");
+    ring::hmac::Key::from(okm)
 }
 
 /// The root key's public id: `"root-"` and 16 lowercase hex digits of an

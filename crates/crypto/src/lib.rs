@@ -30,6 +30,8 @@ mod keys;
 mod known_answers;
 mod provider;
 mod secret;
+mod session;
+mod totp;
 
 pub use chunk::{ChunkOpener, ChunkSealer};
 pub use error::CryptoError;
@@ -42,6 +44,10 @@ pub use identity::ObjectIdentity;
 pub use keys::{DataKey, KEY_LEN, RootKey, customer_key_fingerprint, random_bytes};
 pub use provider::{KeyProvider, RootKeyProvider, WRAPPED_KEY_VERSION, WrappedKey};
 pub use secret::{SEALED_SECRET_VERSION, open_secret, seal_secret};
+pub use session::session_secret;
+pub use totp::{
+    TOTP_DIGITS, TOTP_SEED_LEN, TOTP_STEP_SECONDS, base32_decode, base32_encode, hotp, totp_step, verify_totp,
+};
 
 /// Constant-time equality for secrets, MACs and signatures.
 ///

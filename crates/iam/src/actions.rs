@@ -2,9 +2,9 @@
 //! action, and run it with a [`Ctx`] that knows the caller and authorizes.
 use crate::auth::{self, Caller};
 use crate::params::Params;
-use crate::{IamError, IamRequest, IamService, attach, groups, inline, managed, users, xml};
+use crate::{IamError, IamRequest, IamService, attach, groups, inline, managed, mfa, roles, users, xml};
 use strongbox_meta::MetaStore;
-use strongbox_policy::{ContextKeys, Policy};
+use strongbox_policy::ContextKeys;
 
 /// The only API version IAM has.
 pub(crate) const VERSION: &str = "2010-05-08";
@@ -13,7 +13,16 @@ pub(crate) const VERSION: &str = "2010-05-08";
 pub(crate) type Reply = Result<Option<String>, IamError>;
 
 pub(crate) async fn run(svc: &IamService, req: &IamRequest<'_>) -> Result<String, IamError> {
-    let caller = auth::authenticate(svc, req).await?;
+    let caller = auth::authenticate_for(svc, req, "iam").await?;
+    if caller
+        .session()
+        .is_some_and(|s| s.mfa_ms.is_none() && !matches!(s.of, crate::identity::SessionOf::Role { .. }))
+    {
+        // AWS: GetSessionToken credentials call IAM only when made with MFA.
+        return Err(IamError::AccessDenied(
+            "Cannot call IAM APIs with session credentials obtained without MFA.".into(),
+        ));
+    }
     let params = Params::parse(req.uri.query(), req.body)?;
     let action = params.get("Action").ok_or(IamError::MissingAction)?.to_owned();
     if let Some(version) = params.get("Version").filter(|v| *v != VERSION) {
@@ -39,7 +48,7 @@ fn unknown(action: &str, version: &str) -> IamError {
 }
 
 async fn dispatch(action: &str, cx: &Ctx<'_>) -> Reply {
-    use crate::inline::Owner::{Group, User};
+    use crate::inline::Owner::{Group, Role, User};
     match action {
         "CreateUser" => users::create_user(cx).await,
         "GetUser" => users::get_user(cx).await,
@@ -79,6 +88,34 @@ async fn dispatch(action: &str, cx: &Ctx<'_>) -> Reply {
         "AddUserToGroup" => groups::membership(cx, true).await,
         "RemoveUserFromGroup" => groups::membership(cx, false).await,
         "ListGroupsForUser" => groups::list_groups_for_user(cx).await,
+        "CreateRole" => roles::create_role(cx).await,
+        "GetRole" => roles::get_role(cx).await,
+        "ListRoles" => roles::list_roles(cx).await,
+        "UpdateRole" => roles::update_role(cx).await,
+        "UpdateRoleDescription" => roles::update_role(cx).await,
+        "UpdateAssumeRolePolicy" => roles::update_assume_role_policy(cx).await,
+        "DeleteRole" => roles::delete_role(cx).await,
+        "TagRole" => roles::tag_role(cx).await,
+        "UntagRole" => roles::untag_role(cx).await,
+        "ListRoleTags" => roles::list_role_tags(cx).await,
+        "PutRolePolicy" => inline::put(cx, Role).await,
+        "GetRolePolicy" => inline::get(cx, Role).await,
+        "ListRolePolicies" => inline::list(cx, Role).await,
+        "DeleteRolePolicy" => inline::delete(cx, Role).await,
+        "AttachRolePolicy" => attach::attach(cx, Role, true).await,
+        "DetachRolePolicy" => attach::attach(cx, Role, false).await,
+        "ListAttachedRolePolicies" => attach::list(cx, Role).await,
+        "PutUserPermissionsBoundary" => roles::put_boundary(cx, User).await,
+        "DeleteUserPermissionsBoundary" => roles::delete_boundary(cx, User).await,
+        "PutRolePermissionsBoundary" => roles::put_boundary(cx, Role).await,
+        "DeleteRolePermissionsBoundary" => roles::delete_boundary(cx, Role).await,
+        "CreateVirtualMFADevice" => mfa::create_virtual_mfa_device(cx).await,
+        "EnableMFADevice" => mfa::enable_mfa_device(cx).await,
+        "ResyncMFADevice" => mfa::resync_mfa_device(cx).await,
+        "DeactivateMFADevice" => mfa::deactivate_mfa_device(cx).await,
+        "DeleteVirtualMFADevice" => mfa::delete_virtual_mfa_device(cx).await,
+        "ListMFADevices" => mfa::list_mfa_devices(cx).await,
+        "ListVirtualMFADevices" => mfa::list_virtual_mfa_devices(cx).await,
         other => Err(unknown(other, VERSION)),
     }
 }
@@ -95,7 +132,7 @@ pub(crate) struct Ctx<'a> {
     pub svc: &'a IamService,
     pub caller: Caller,
     pub params: Params,
-    identity: Vec<(String, Policy)>,
+    identity: auth::ParsedPolicies,
     context: ContextKeys,
     pub now_ms: i64,
 }
@@ -127,6 +164,23 @@ impl Ctx<'_> {
         auth::authorize(&self.caller, &self.identity, &action, resource, &context)
     }
 
+    /// [`Ctx::authorize`] with a multi-valued condition key (e.g. `aws:TagKeys`).
+    pub fn authorize_multi(&self, action: &str, resource: &str, key: &str, values: &[&str]) -> Result<(), IamError> {
+        let mut context = self.context.clone();
+        context.insert_multi(key, values);
+        auth::authorize(
+            &self.caller,
+            &self.identity,
+            &format!("iam:{action}"),
+            resource,
+            &context,
+        )
+    }
+
+    pub fn svc_root_arn(&self) -> String {
+        format!("arn:aws:iam::{}:root", self.account())
+    }
+
     pub fn user_arn(&self, path: &str, name: &str) -> String {
         format!("arn:aws:iam::{}:user{path}{name}", self.account())
     }
@@ -146,6 +200,15 @@ impl Ctx<'_> {
         Ok(user.map_or_else(|| self.user_arn("/", name), |u| u.arn))
     }
 
+    pub fn role_arn(&self, path: &str, name: &str) -> String {
+        format!("arn:aws:iam::{}:role{path}{name}", self.account())
+    }
+
+    pub async fn role_resource(&self, name: &str) -> Result<String, IamError> {
+        let role = self.meta().get_role(self.account(), name).await?;
+        Ok(role.map_or_else(|| self.role_arn("/", name), |r| r.arn))
+    }
+
     pub async fn group_resource(&self, name: &str) -> Result<String, IamError> {
         let group = self.meta().get_group(self.account(), name).await?;
         Ok(group.map_or_else(|| self.group_arn("/", name), |g| g.arn))
@@ -158,7 +221,7 @@ impl Ctx<'_> {
                 crate::params::name("userName", name, crate::params::EXISTING_NAME_MAX)?;
                 Ok(Some(name.to_owned()))
             }
-            None => Ok(self.caller.user().map(|u| u.name.clone())),
+            None => Ok(self.caller.user().map(|u| u.name.to_owned())),
         }
     }
 }

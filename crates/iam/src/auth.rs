@@ -4,78 +4,73 @@
 //! The account root is always allowed on its own account, but is evaluated
 //! anyway so every decision is logged the same way. Nothing here can allow
 //! by error.
-use crate::{CREDENTIAL_PURPOSE, IamError, IamRequest, IamService};
+use crate::{IamError, IamRequest, IamService, identity};
 use std::time::SystemTime;
-use strongbox_meta::IamUser;
 use strongbox_policy::{
-    Authorization, ContextKeys, NamedPolicy, Policy, PolicyKind, PrincipalFacts, RequestFacts, Verdict, evaluate,
+    Authorization, ContextKeys, NamedPolicy, Policy, PolicyKind, Principal, PrincipalFacts, RequestFacts, Verdict,
+    evaluate,
 };
 use strongbox_sigv4::{Request, SigV4Error, parse_authorization, verify_parsed};
 use strongbox_types::AccountId;
 
-/// The authenticated caller.
+/// The authenticated caller (a long-term key or an STS session) and its account.
 #[derive(Debug, Clone)]
-pub(crate) enum Caller {
-    Root { account: AccountId },
-    User { account: AccountId, user: IamUser },
+pub(crate) struct Caller {
+    pub inner: identity::Caller,
+    account: AccountId,
 }
 
 impl Caller {
     pub fn account(&self) -> &str {
-        match self {
-            Caller::Root { account } | Caller::User { account, .. } => account.as_str(),
-        }
+        self.account.as_str()
     }
 
     pub fn account_id(&self) -> &AccountId {
-        match self {
-            Caller::Root { account } | Caller::User { account, .. } => account,
-        }
+        &self.account
     }
 
     pub fn arn(&self) -> String {
-        match self {
-            Caller::Root { account } => account.root_arn(),
-            Caller::User { user, .. } => user.arn.clone(),
+        self.inner.principal.arn().map(|a| a.into_owned()).unwrap_or_default()
+    }
+
+    pub fn principal(&self) -> &Principal {
+        &self.inner.principal
+    }
+
+    pub fn session(&self) -> Option<&identity::SessionClaims> {
+        self.inner.session.as_deref()
+    }
+
+    /// The IAM user of a long-term key or of a GetSessionToken session.
+    pub fn user(&self) -> Option<UserRef<'_>> {
+        match &self.inner.principal {
+            Principal::User { name, .. } => Some(UserRef { name }),
+            _ => None,
         }
     }
 
-    pub fn user(&self) -> Option<&IamUser> {
-        match self {
-            Caller::Root { .. } => None,
-            Caller::User { user, .. } => Some(user),
-        }
-    }
-
-    /// The principal's global condition keys (`aws:username`, `aws:PrincipalArn`, ...).
+    /// The principal's global condition keys (`aws:username`, `aws:PrincipalArn`, MFA, ...).
     pub fn add_context(&self, keys: &mut ContextKeys) {
-        keys.insert("aws:PrincipalArn", &self.arn());
-        keys.insert("aws:PrincipalAccount", self.account());
-        match self {
-            Caller::Root { account } => {
-                keys.insert("aws:PrincipalType", "Account");
-                keys.insert("aws:userid", account.as_str());
-            }
-            Caller::User { user, .. } => {
-                keys.insert("aws:PrincipalType", "User");
-                keys.insert("aws:userid", &user.user_id);
-                keys.insert("aws:username", &user.name);
-            }
-        }
+        identity::add_principal_keys(&self.inner, identity::now_ms(), keys);
     }
 }
 
-/// Verifies the request's signature and returns who signed it.
-pub(crate) async fn authenticate(svc: &IamService, req: &IamRequest<'_>) -> Result<Caller, IamError> {
-    if req.headers.contains_key("x-amz-security-token") {
-        // No temporary credentials are issued yet, so no session token can be valid.
-        return Err(IamError::InvalidClientTokenId);
-    }
+/// An IAM user as the caller.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UserRef<'a> {
+    pub name: &'a str,
+}
+
+/// The `service` a query request is signed for is checked by the caller.
+pub(crate) async fn authenticate_for(
+    svc: &IamService,
+    req: &IamRequest<'_>,
+    service: &str,
+) -> Result<Caller, IamError> {
     let Some(value) = req.headers.get(http::header::AUTHORIZATION) else {
         if req.uri.query().is_some_and(|q| q.contains("X-Amz-Signature=")) {
             return Err(IamError::IncompleteSignature(
-                "Presigned (query string) authentication is not supported for IAM; sign the Authorization header."
-                    .into(),
+                "Presigned (query string) authentication is not supported here; sign the Authorization header.".into(),
             ));
         }
         return Err(IamError::MissingAuthenticationToken);
@@ -84,41 +79,45 @@ pub(crate) async fn authenticate(svc: &IamService, req: &IamRequest<'_>) -> Resu
         .to_str()
         .map_err(|_| IamError::IncompleteSignature("The Authorization header is not ASCII.".into()))?;
     let auth = parse_authorization(value).map_err(signature_error)?;
-    if auth.service != "iam" {
+    if auth.service != service {
         return Err(IamError::SignatureDoesNotMatch(format!(
-            "Credential should be scoped to correct service: 'iam'. Found '{}'.",
+            "Credential should be scoped to correct service: '{service}'. Found '{}'.",
             auth.service
         )));
     }
-    let cred = svc
-        .meta
-        .get_credential(&auth.access_key)
-        .await?
-        .filter(|c| c.active)
-        .ok_or(IamError::InvalidClientTokenId)?;
-    let secret = strongbox_crypto::open_secret(&svc.root_key, CREDENTIAL_PURPOSE, &cred.secret_sealed)
-        .map_err(|e| IamError::internal(format!("opening the secret of {}: {e}", cred.access_key)))?;
+    let resolver = svc.resolver();
+    let secret = resolver.secret(&auth.access_key).await.map_err(identity_error)?;
     let parts = Request {
         method: req.method,
         uri: req.uri,
         headers: req.headers,
     };
     verify_parsed(&parts, &auth, req.body, &secret, SystemTime::now()).map_err(signature_error)?;
-    let Some(name) = cred.user_name else {
-        return Ok(Caller::Root {
-            account: cred.account_id,
-        });
-    };
-    let user = svc
-        .meta
-        .get_user(cred.account_id.as_str(), &name)
-        .await?
-        // The user is gone (a key cannot outlive its user, but a race can get here).
-        .ok_or(IamError::InvalidClientTokenId)?;
-    Ok(Caller::User {
-        account: cred.account_id,
-        user,
-    })
+    let token = req
+        .headers
+        .get("x-amz-security-token")
+        .map(|v| v.to_str().map_err(|_| IamError::InvalidClientTokenId))
+        .transpose()?;
+    let caller = resolver
+        .caller(&auth.access_key, token, identity::now_ms())
+        .await
+        .map_err(identity_error)?;
+    let account = caller
+        .principal
+        .account()
+        .cloned()
+        .ok_or_else(|| IamError::internal("an authenticated caller without an account"))?;
+    Ok(Caller { inner: caller, account })
+}
+
+pub(crate) fn identity_error(e: identity::IdentityError) -> IamError {
+    use identity::IdentityError as E;
+    match e {
+        E::UnknownAccessKey | E::InvalidToken => IamError::InvalidClientTokenId,
+        E::ExpiredToken => IamError::ExpiredToken,
+        E::Meta(m) => IamError::internal(m),
+        E::Internal(m) => IamError::internal(m),
+    }
 }
 
 fn signature_error(e: SigV4Error) -> IamError {
@@ -137,35 +136,43 @@ fn signature_error(e: SigV4Error) -> IamError {
     }
 }
 
-/// The caller's identity policies, parsed (none for the account root).
-pub(crate) async fn identity(svc: &IamService, caller: &Caller) -> Result<Vec<(String, Policy)>, IamError> {
-    let Caller::User { account, user } = caller else {
-        return Ok(Vec::new());
-    };
-    let documents = svc.meta.user_policies(account.as_str(), &user.name).await?;
-    documents
-        .into_iter()
-        .map(|d| match Policy::parse(&d.document, &PolicyKind::Identity) {
-            Ok(p) => Ok((d.name, p)),
-            // Fail closed: skipping an unreadable policy could skip a Deny.
-            Err(e) => Err(IamError::internal(format!("stored policy {} is invalid: {e}", d.name))),
-        })
-        .collect()
+/// The caller's policies, parsed: identity, boundary, session.
+#[derive(Debug, Default)]
+pub(crate) struct ParsedPolicies {
+    pub identity: Vec<(String, Policy)>,
+    pub boundary: Option<(String, Policy)>,
+    pub session: Vec<(String, Policy)>,
 }
 
-/// Decides `action` on `resource` for `caller` with its identity policies.
+pub(crate) async fn identity(svc: &IamService, caller: &Caller) -> Result<ParsedPolicies, IamError> {
+    let docs = svc.resolver().policies(&caller.inner).await.map_err(identity_error)?;
+    let parse = |d: strongbox_meta::NamedDocument| match Policy::parse(&d.document, &PolicyKind::Identity) {
+        Ok(p) => Ok((d.name, p)),
+        // Fail closed: skipping an unreadable policy could skip a Deny.
+        Err(e) => Err(IamError::internal(format!("stored policy {} is invalid: {e}", d.name))),
+    };
+    Ok(ParsedPolicies {
+        identity: docs.identity.into_iter().map(parse).collect::<Result<_, _>>()?,
+        boundary: docs.boundary.map(parse).transpose()?,
+        session: docs.session.into_iter().map(parse).collect::<Result<_, _>>()?,
+    })
+}
+
+pub(crate) fn named(list: &[(String, Policy)]) -> Vec<NamedPolicy<'_>> {
+    list.iter().map(|(name, policy)| NamedPolicy { name, policy }).collect()
+}
+
+/// Decides `action` on `resource` for `caller` with its policies.
 pub(crate) fn authorize(
     caller: &Caller,
-    identity: &[(String, Policy)],
+    policies: &ParsedPolicies,
     action: &str,
     resource: &str,
     context: &ContextKeys,
 ) -> Result<(), IamError> {
     let arn = caller.arn();
-    let named: Vec<NamedPolicy<'_>> = identity
-        .iter()
-        .map(|(name, policy)| NamedPolicy { name, policy })
-        .collect();
+    let identity = named(&policies.identity);
+    let session = named(&policies.session);
     let verdict = evaluate(&Authorization {
         facts: RequestFacts {
             principal: PrincipalFacts {
@@ -173,16 +180,20 @@ pub(crate) fn authorize(
                 account: Some(caller.account()),
                 service: None,
                 canonical_user: None,
+                role_arn: caller.principal().role_arn(),
             },
             action,
             resource,
             context,
         },
-        identity_policies: &named,
+        identity_policies: &identity,
         resource_policy: None,
         resource_owner: Some(caller.account()),
-        permissions_boundary: None,
-        session_policies: &[],
+        permissions_boundary: policies
+            .boundary
+            .as_ref()
+            .map(|(name, policy)| NamedPolicy { name, policy }),
+        session_policies: &session,
     });
     tracing::info!(principal = %arn, action, resource, verdict = ?verdict, "iam authorization");
     match verdict {

@@ -18,6 +18,12 @@ pub enum IamError {
     #[error("{0}")]
     ValidationError(String),
     #[error("{0}")]
+    InvalidInput(String),
+    #[error("{0}")]
+    PackedPolicyTooLarge(String),
+    #[error("{0}")]
+    InvalidAuthenticationCode(String),
+    #[error("{0}")]
     InvalidAction(String),
     #[error("The request must contain the parameter Action")]
     MissingAction,
@@ -25,6 +31,8 @@ pub enum IamError {
     AccessDenied(String),
     #[error("The security token included in the request is invalid.")]
     InvalidClientTokenId,
+    #[error("The security token included in the request is expired")]
+    ExpiredToken,
     #[error("{0}")]
     SignatureDoesNotMatch(String),
     #[error("{0}")]
@@ -45,10 +53,14 @@ impl IamError {
             IamError::LimitExceeded(_) => "LimitExceeded",
             IamError::MalformedPolicyDocument(_) => "MalformedPolicyDocument",
             IamError::ValidationError(_) => "ValidationError",
+            IamError::InvalidInput(_) => "InvalidInput",
+            IamError::PackedPolicyTooLarge(_) => "PackedPolicyTooLarge",
+            IamError::InvalidAuthenticationCode(_) => "InvalidAuthenticationCode",
             IamError::InvalidAction(_) => "InvalidAction",
             IamError::MissingAction => "MissingAction",
             IamError::AccessDenied(_) => "AccessDenied",
             IamError::InvalidClientTokenId => "InvalidClientTokenId",
+            IamError::ExpiredToken => "ExpiredToken",
             IamError::SignatureDoesNotMatch(_) => "SignatureDoesNotMatch",
             IamError::IncompleteSignature(_) => "IncompleteSignature",
             IamError::MissingAuthenticationToken => "MissingAuthenticationToken",
@@ -64,11 +76,15 @@ impl IamError {
             }
             IamError::MalformedPolicyDocument(_)
             | IamError::ValidationError(_)
+            | IamError::InvalidInput(_)
+            | IamError::PackedPolicyTooLarge(_)
+            | IamError::InvalidAuthenticationCode(_)
             | IamError::InvalidAction(_)
             | IamError::MissingAction
             | IamError::IncompleteSignature(_) => StatusCode::BAD_REQUEST,
             IamError::AccessDenied(_)
             | IamError::InvalidClientTokenId
+            | IamError::ExpiredToken
             | IamError::SignatureDoesNotMatch(_)
             | IamError::MissingAuthenticationToken => StatusCode::FORBIDDEN,
             IamError::ServiceFailure(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -113,6 +129,9 @@ pub(crate) struct Subject<'a> {
     pub policy_name: Option<&'a str>,
     pub version: Option<&'a str>,
     pub access_key: Option<&'a str>,
+    pub role: Option<&'a str>,
+    /// An MFA device's serial number.
+    pub serial: Option<&'a str>,
 }
 
 /// AWS's error for a refusal of the store.
@@ -129,8 +148,17 @@ pub(crate) fn refused(r: Refused, s: Subject<'_>) -> IamError {
             n(s.policy),
             n(s.version)
         )),
+        Refused::NoSuchRole => IamError::NoSuchEntity(format!("The role with name {} cannot be found.", n(s.role))),
+        Refused::NoSuchMfaDevice => {
+            IamError::NoSuchEntity(format!("MFA device with serial number {} does not exist.", n(s.serial)))
+        }
+        Refused::MfaInUse => IamError::EntityAlreadyExists("MFA Device is already in use.".into()),
         Refused::NoSuchInlinePolicy => {
-            let kind = if s.user.is_some() { "user" } else { "group" };
+            let kind = match (s.user, s.role) {
+                (Some(_), _) => "user",
+                (None, Some(_)) => "role",
+                _ => "group",
+            };
             IamError::NoSuchEntity(format!(
                 "The {kind} policy with name {} cannot be found.",
                 n(s.policy_name)
@@ -151,6 +179,10 @@ fn already_exists(s: Subject<'_>) -> IamError {
     let message = match (s.user, s.group, s.policy_name, s.access_key) {
         (_, _, _, Some(key)) => format!("The Access Key with id {key} already exists."),
         (_, _, Some(policy), _) => format!("A policy called {policy} already exists. Duplicate names are not allowed."),
+        _ if s.serial.is_some() => "MFADevice entity at the same path and name already exists.".to_owned(),
+        (None, None, None, None) if s.role.is_some() => {
+            format!("Role with name {} already exists.", s.role.unwrap_or_default())
+        }
         (Some(user), _, _, _) => format!("User with name {user} already exists."),
         (None, Some(group), _, _) => format!("Group with name {group} already exists."),
         _ => "The entity already exists.".to_owned(),
@@ -159,6 +191,16 @@ fn already_exists(s: Subject<'_>) -> IamError {
 }
 
 fn limit_exceeded(s: Subject<'_>) -> IamError {
+    if s.serial.is_some() {
+        return IamError::LimitExceeded("Cannot exceed quota for MFADevicesPerUser: 8".into());
+    }
+    if let Some(role) = s.role {
+        return IamError::LimitExceeded(if s.policy.is_some() {
+            "Cannot exceed quota for PoliciesPerRole: 10".to_owned()
+        } else {
+            format!("Maximum policy size of 10240 bytes exceeded for role {role}")
+        });
+    }
     let message = match (s.user, s.group, s.policy, s.access_key) {
         (_, _, _, Some(_)) => "Cannot exceed quota for AccessKeysPerUser: 2".to_owned(),
         (Some(_), Some(_), _, _) => "Cannot exceed quota for GroupsPerUser: 10".to_owned(),
@@ -192,5 +234,7 @@ fn conflict_message(c: Conflict) -> &'static str {
             "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy."
         }
         Conflict::DefaultVersion => "Cannot delete the default version of a policy.",
+        Conflict::MfaDevices => "Cannot delete entity, must delete MFA device first.",
+        Conflict::MfaEnabled => "MFA device is enabled; deactivate it before deleting it.",
     }
 }

@@ -11,6 +11,12 @@ const SECRET_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu
 pub(crate) const USER_PREFIX: &str = "AIDA";
 pub(crate) const GROUP_PREFIX: &str = "AGPA";
 pub(crate) const POLICY_PREFIX: &str = "ANPA";
+pub(crate) const ROLE_PREFIX: &str = "AROA";
+
+/// A temporary (STS) access key id: `ASIA` + 16 base32 characters.
+pub(crate) fn temporary_access_key_id() -> Result<String, IamError> {
+    Ok(format!("ASIA{}", random_chars(16, BASE32)?.as_str()))
+}
 
 /// `prefix` + 17 random base32 characters (a user, group or policy id).
 pub(crate) fn unique_id(prefix: &str) -> Result<String, IamError> {

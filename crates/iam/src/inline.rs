@@ -14,6 +14,7 @@ use strongbox_meta::{Entity, limits, policy_chars};
 pub(crate) enum Owner {
     User,
     Group,
+    Role,
 }
 
 impl Owner {
@@ -22,6 +23,7 @@ impl Owner {
         match self {
             Owner::User => ("UserName", "userName"),
             Owner::Group => ("GroupName", "groupName"),
+            Owner::Role => ("RoleName", "roleName"),
         }
     }
 
@@ -29,6 +31,7 @@ impl Owner {
         match self {
             Owner::User => "User",
             Owner::Group => "Group",
+            Owner::Role => "Role",
         }
     }
 
@@ -36,6 +39,7 @@ impl Owner {
         match self {
             Owner::User => Entity::User(name),
             Owner::Group => Entity::Group(name),
+            Owner::Role => Entity::Role(name),
         }
     }
 
@@ -47,6 +51,10 @@ impl Owner {
             },
             Owner::Group => Subject {
                 group: Some(name),
+                ..Subject::default()
+            },
+            Owner::Role => Subject {
+                role: Some(name),
                 ..Subject::default()
             },
         }
@@ -65,6 +73,7 @@ impl Owner {
         match self {
             Owner::User => cx.user_resource(name).await,
             Owner::Group => cx.group_resource(name).await,
+            Owner::Role => cx.role_resource(name).await,
         }
     }
 }
@@ -84,6 +93,7 @@ pub(crate) async fn put(cx: &Ctx<'_>, owner: Owner) -> Reply {
     let limit = match owner {
         Owner::User => limits::USER_INLINE_CHARS,
         Owner::Group => limits::GROUP_INLINE_CHARS,
+        Owner::Role => limits::ROLE_INLINE_CHARS,
     };
     let subject = owner.subject(&name);
     if policy_chars(document) > limit {
@@ -164,6 +174,7 @@ async fn stored_name(cx: &Ctx<'_>, owner: Owner, name: &str) -> Result<String, I
     let stored = match owner {
         Owner::User => cx.meta().get_user(cx.account(), name).await?.map(|u| u.name),
         Owner::Group => cx.meta().get_group(cx.account(), name).await?.map(|g| g.name),
+        Owner::Role => cx.meta().get_role(cx.account(), name).await?.map(|r| r.name),
     };
     Ok(stored.unwrap_or_else(|| name.to_owned()))
 }

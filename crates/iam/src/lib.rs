@@ -18,10 +18,15 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod groups;
+pub mod identity;
 mod ids;
 mod inline;
 mod managed;
+pub mod mfa;
 mod params;
+pub mod qr;
+mod roles;
+pub mod sts;
 mod users;
 mod xml;
 
@@ -42,6 +47,9 @@ pub struct IamService {
     pub root_key: Arc<RootKey>,
     /// The server's region (IAM is global; kept for symmetry with other protocols).
     pub region: String,
+    /// The shortest STS session (`DurationSeconds`) accepted: 900 as AWS;
+    /// tests lower it to see sessions expire.
+    pub sts_min_duration_s: u64,
 }
 
 /// One HTTP request routed to IAM, body already read.
@@ -68,6 +76,7 @@ pub struct IamResponse {
 /// Nothing is verified.
 pub fn is_iam_request(headers: &http::HeaderMap, uri: &http::Uri) -> bool {
     strongbox_sigv4::is_signed_for(headers, "iam")
+        || sts::is_sts_request(headers)
         || uri.query().is_some_and(|q| {
             q.split('&').any(|p| {
                 p.strip_prefix("X-Amz-Credential=")
@@ -77,10 +86,23 @@ pub fn is_iam_request(headers: &http::HeaderMap, uri: &http::Uri) -> bool {
 }
 
 impl IamService {
+    /// Credential and session lookups against this service's store.
+    pub fn resolver(&self) -> identity::Resolver {
+        identity::Resolver::new(self.meta.clone(), self.root_key.clone())
+    }
+
     /// Authenticates, authorizes and performs one IAM request. Every failure
     /// becomes an IAM `ErrorResponse`; internal causes are logged, not sent.
     pub async fn handle(&self, req: IamRequest<'_>) -> IamResponse {
-        match actions::run(self, &req).await {
+        let sts = sts::is_sts_request(req.headers);
+        let outcome = if sts {
+            sts::run(self, &req)
+                .await
+                .map(|(action, result)| xml::success_in(sts::NAMESPACE, &action, result.as_deref(), req.request_id))
+        } else {
+            actions::run(self, &req).await
+        };
+        match outcome {
             Ok(body) => IamResponse {
                 status: http::StatusCode::OK,
                 body,
@@ -94,7 +116,7 @@ impl IamService {
                 }
                 IamResponse {
                     status: e.status(),
-                    body: xml::error(&e, req.request_id),
+                    body: xml::error_in(if sts { sts::NAMESPACE } else { xml::NAMESPACE }, &e, req.request_id),
                 }
             }
         }

@@ -89,9 +89,14 @@ impl Xml {
 /// The success envelope; `result` is the inner XML of `<{action}Result>`,
 /// omitted (as AWS does) for actions that return nothing.
 pub(crate) fn success(action: &str, result: Option<&str>, request_id: &str) -> String {
+    success_in(NAMESPACE, action, result, request_id)
+}
+
+/// [`success`] in another Query service's namespace (STS).
+pub(crate) fn success_in(namespace: &str, action: &str, result: Option<&str>, request_id: &str) -> String {
     let mut x = Xml::new();
     x.0.push_str(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
-    x.0.push_str(&format!(r#"<{action}Response xmlns="{NAMESPACE}">"#));
+    x.0.push_str(&format!(r#"<{action}Response xmlns="{namespace}">"#));
     if let Some(result) = result {
         x.0.push_str(&format!("<{action}Result>{result}</{action}Result>"));
     }
@@ -103,9 +108,13 @@ pub(crate) fn success(action: &str, result: Option<&str>, request_id: &str) -> S
 }
 
 pub(crate) fn error(e: &IamError, request_id: &str) -> String {
+    error_in(NAMESPACE, e, request_id)
+}
+
+pub(crate) fn error_in(namespace: &str, e: &IamError, request_id: &str) -> String {
     let mut x = Xml::new();
     x.0.push_str(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
-    x.0.push_str(&format!(r#"<ErrorResponse xmlns="{NAMESPACE}">"#));
+    x.0.push_str(&format!(r#"<ErrorResponse xmlns="{namespace}">"#));
     x.open("Error")
         .text("Type", e.fault())
         .text("Code", e.code())

@@ -225,6 +225,7 @@ fn principal<'a>(arn: &'a str, account: &'a str) -> PrincipalFacts<'a> {
         account: Some(account),
         service: None,
         canonical_user: None,
+        role_arn: None,
     }
 }
 

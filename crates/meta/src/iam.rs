@@ -85,17 +85,62 @@ pub struct AccessKey {
     pub created_ms: i64,
 }
 
+/// An IAM role: who may assume it (the trust policy) and for how long.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IamRole {
+    pub account_id: AccountId,
+    pub name: String,
+    /// `AROA` + 17 characters, unique across accounts.
+    pub role_id: String,
+    pub path: String,
+    /// `arn:aws:iam::ACCOUNT:role{path}{name}`.
+    pub arn: String,
+    /// The trust policy (AssumeRolePolicyDocument), as given.
+    pub trust_policy: String,
+    pub description: Option<String>,
+    /// 3600..=43200 seconds.
+    pub max_session_s: u32,
+    pub tags: Vec<crate::records::Tag>,
+    pub created_ms: i64,
+}
+
+/// Who a virtual MFA device is enabled for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MfaOwner {
+    User(String),
+    /// The account root (serial `arn:aws:iam::ACCOUNT:mfa/root-account-mfa-device`).
+    Root,
+}
+
+/// A virtual (TOTP) MFA device. The seed is sealed under the root key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MfaDevice {
+    pub account_id: AccountId,
+    /// `arn:aws:iam::ACCOUNT:mfa{path}{name}`, unique.
+    pub serial: String,
+    pub name: String,
+    pub path: String,
+    pub seed_sealed: Vec<u8>,
+    /// `None` until EnableMFADevice.
+    pub owner: Option<MfaOwner>,
+    pub enabled_ms: Option<i64>,
+    pub created_ms: i64,
+    /// The last TOTP time step accepted (codes of this step or earlier are replays).
+    pub last_step: i64,
+}
+
 /// What an identity policy is attached to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Entity<'a> {
     User(&'a str),
     Group(&'a str),
+    Role(&'a str),
 }
 
 impl Entity<'_> {
     pub fn name(&self) -> &str {
         match self {
-            Entity::User(n) | Entity::Group(n) => n,
+            Entity::User(n) | Entity::Group(n) | Entity::Role(n) => n,
         }
     }
 
@@ -104,6 +149,7 @@ impl Entity<'_> {
         match self {
             Entity::User(_) => "user",
             Entity::Group(_) => "group",
+            Entity::Role(_) => "role",
         }
     }
 
@@ -111,6 +157,7 @@ impl Entity<'_> {
         match self {
             Entity::User(_) => Refused::NoSuchUser,
             Entity::Group(_) => Refused::NoSuchGroup,
+            Entity::Role(_) => Refused::NoSuchRole,
         }
     }
 }
@@ -124,6 +171,10 @@ pub enum Refused {
     NoSuchPolicyVersion,
     NoSuchInlinePolicy,
     NoSuchAccessKey,
+    NoSuchRole,
+    NoSuchMfaDevice,
+    /// Enabling a device that is already enabled, or for an owner that has one.
+    MfaInUse,
     /// Detaching a policy that is not attached.
     NotAttached,
     /// Removing a user from a group it is not in.
@@ -153,6 +204,10 @@ pub enum Conflict {
     PolicyVersions,
     /// The default version of a policy cannot be deleted.
     DefaultVersion,
+    /// The user still has MFA devices enabled.
+    MfaDevices,
+    /// A virtual MFA device that is still enabled cannot be deleted.
+    MfaEnabled,
 }
 
 /// The result of an IAM write: done (with a value), or refused with the reason.
@@ -172,6 +227,12 @@ pub mod limits {
     pub const USER_INLINE_CHARS: usize = 2_048;
     /// Aggregate non-whitespace characters of a group's inline policies.
     pub const GROUP_INLINE_CHARS: usize = 5_120;
+    /// Aggregate non-whitespace characters of a role's inline policies.
+    pub const ROLE_INLINE_CHARS: usize = 10_240;
+    /// MFA devices enabled for one user.
+    pub const MFA_DEVICES_PER_USER: usize = 8;
+    /// Tags on one role.
+    pub const ROLE_TAGS: usize = 50;
 }
 
 /// The size AWS counts for policy quotas: characters other than whitespace.
@@ -295,4 +356,51 @@ pub trait IamStore: Send + Sync + 'static {
     /// How many users and groups of `account` have the policy `arn` attached
     /// (also for built-in AWS policies).
     async fn attachment_count(&self, account: &str, arn: &str) -> Result<u32>;
+
+    /// Refused: AlreadyExists. `boundary` is stored with it, in the same transaction.
+    async fn create_role(&self, role: &IamRole, boundary: Option<&str>) -> Result<Outcome<()>>;
+    async fn get_role(&self, account: &str, name: &str) -> Result<Option<IamRole>>;
+    /// Roles whose path starts with `path_prefix`, by name.
+    async fn list_roles(&self, account: &str, path_prefix: &str) -> Result<Vec<IamRole>>;
+    /// Replaces the role's mutable fields (description, max session,
+    /// trust policy, tags) with those of `role`. Refused: NoSuchRole.
+    async fn update_role(&self, role: &IamRole) -> Result<Outcome<()>>;
+    /// Refused: NoSuchRole, Conflict while it has inline or attached policies.
+    async fn delete_role(&self, account: &str, name: &str) -> Result<Outcome<()>>;
+    /// The role's inline policies and attached managed policies' default
+    /// versions (named as [`IamStore::user_policies`]). Empty for an unknown role.
+    async fn role_policies(&self, account: &str, role: &str) -> Result<Vec<NamedDocument>>;
+
+    /// Sets (`Some`) or removes the permissions boundary of a user or role.
+    /// Refused: NoSuchUser/NoSuchRole, NoSuchPolicy (a customer policy that does not exist).
+    async fn set_permissions_boundary(
+        &self,
+        account: &str,
+        entity: Entity<'_>,
+        arn: Option<&str>,
+    ) -> Result<Outcome<()>>;
+    /// The boundary's policy ARN and its default version's document.
+    async fn permissions_boundary(&self, account: &str, entity: Entity<'_>) -> Result<Option<(String, NamedDocument)>>;
+
+    /// Refused: AlreadyExists (the serial is taken).
+    async fn create_mfa_device(&self, device: &MfaDevice) -> Result<Outcome<()>>;
+    async fn get_mfa_device(&self, serial: &str) -> Result<Option<MfaDevice>>;
+    /// The account's virtual MFA devices, by serial.
+    async fn list_mfa_devices(&self, account: &str) -> Result<Vec<MfaDevice>>;
+    /// Assigns the device to `owner` and records `step` as used. Refused:
+    /// NoSuchMfaDevice, NoSuchUser, MfaInUse (already enabled, or the root
+    /// already has one), LimitExceeded (`limits::MFA_DEVICES_PER_USER`).
+    async fn enable_mfa_device(&self, serial: &str, owner: &MfaOwner, step: i64, now_ms: i64) -> Result<Outcome<()>>;
+    /// Unassigns the device. Refused: NoSuchMfaDevice (also when not enabled for `owner`).
+    async fn deactivate_mfa_device(&self, serial: &str, owner: &MfaOwner) -> Result<Outcome<()>>;
+    /// Refused: NoSuchMfaDevice, Conflict(MfaEnabled).
+    async fn delete_mfa_device(&self, serial: &str) -> Result<Outcome<()>>;
+    /// Records `step` as used if it is later than the last one used: true
+    /// then, false for a replayed (or older) code. Atomic across nodes.
+    async fn consume_mfa_step(&self, serial: &str, step: i64) -> Result<bool>;
+    /// Counts a wrong code for the device within a window starting at the
+    /// first failure (reset after `window_ms`); returns the count so far.
+    async fn record_mfa_failure(&self, serial: &str, now_ms: i64, window_ms: i64) -> Result<u32>;
+    /// Wrong codes in the current window (0 when it has passed).
+    async fn mfa_failures(&self, serial: &str, now_ms: i64, window_ms: i64) -> Result<u32>;
 }

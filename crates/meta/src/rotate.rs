@@ -9,7 +9,8 @@
 //! - the wrapped data key of every SSE-S3 object and multipart upload
 //!   ([`EncryptionRecord`](crate::EncryptionRecord) with scheme
 //!   [`SSE_S3_SCHEME`]); its `kek_id` becomes the new root key's id;
-//! - every version of every KMS key's material ([`KMS_MATERIAL_PURPOSE`]).
+//! - every version of every KMS key's material ([`KMS_MATERIAL_PURPOSE`]);
+//! - every virtual MFA device's TOTP seed ([`MFA_SEED_PURPOSE`]).
 //!
 //! SSE-KMS, DSSE-KMS and SSE-C records are under other keys and untouched.
 use crate::Result;
@@ -18,6 +19,10 @@ use crate::Result;
 /// (`KmsKeyMaterial::sealed`). DO NOT CHANGE: existing key material would no
 /// longer open. The `kms` crate seals with the same label.
 pub const KMS_MATERIAL_PURPOSE: &str = "kms/key-material";
+
+/// Purpose label sealing virtual MFA devices' TOTP seeds under the root key
+/// (`MfaDevice::seed_sealed`). DO NOT CHANGE: existing seeds would no longer open.
+pub const MFA_SEED_PURPOSE: &str = "strongbox/mfa-seed/v1";
 
 /// `EncryptionRecord::scheme` of SSE-S3: the data key is wrapped under the
 /// root key. DO NOT CHANGE (the engine's `SSE_S3`).
@@ -40,6 +45,8 @@ pub enum RootSealed<'a> {
     },
     /// One material version of a KMS key.
     KmsMaterial { key_id: &'a str, version: u32 },
+    /// The TOTP seed of a virtual MFA device.
+    MfaSeed { serial: &'a str },
 }
 
 /// Maps the old sealed bytes of each item to its new sealed bytes. An error
@@ -57,6 +64,7 @@ pub struct ResealCounts {
     pub objects: u64,
     pub uploads: u64,
     pub kms_materials: u64,
+    pub mfa_seeds: u64,
 }
 
 /// Root key rotation support of a store. Not part of [`crate::MetaStore`]:

@@ -26,6 +26,7 @@ impl Resealer for Prefixer {
             RootSealed::CredentialSecret { access_key } => format!("cred:{access_key}"),
             RootSealed::ObjectDataKey { bucket, key } => format!("object:{bucket}/{key}"),
             RootSealed::UploadDataKey { bucket, key, upload_id } => format!("upload:{bucket}/{key}/{upload_id}"),
+            RootSealed::MfaSeed { serial } => format!("mfa:{serial}"),
             RootSealed::KmsMaterial { key_id, version } => format!("kms:{key_id}/{version}"),
         };
         if self.fail_on.is_some_and(|f| name.starts_with(f)) {
@@ -182,6 +183,18 @@ async fn populated(dir: &std::path::Path) -> SqliteStore {
     assert!(s.create_account(&account).await.unwrap());
     s.put_credential(&credential("AKUSER", false, 1)).await.unwrap();
     s.put_credential(&credential("AKROOT", true, 2)).await.unwrap();
+    let device = strongbox_meta::MfaDevice {
+        account_id: acct(),
+        serial: format!("arn:aws:iam::{}:mfa/phone", acct().as_str()),
+        name: "phone".into(),
+        path: "/".into(),
+        seed_sealed: vec![9; 8],
+        owner: None,
+        enabled_ms: None,
+        created_ms: 1,
+        last_step: 0,
+    };
+    s.create_mfa_device(&device).await.unwrap().unwrap();
     for name in ["b1", "b2"] {
         let b = BucketRecord {
             name: name.into(),
@@ -255,13 +268,18 @@ async fn every_item_under_the_root_key_is_resealed_and_nothing_else() {
             objects: 1 + MANY as u64,
             uploads: 1,
             kms_materials: 2,
+            mfa_seeds: 1,
         }
     );
     let seen = seen.lock().unwrap().clone();
+    assert!(seen.iter().any(|s| s.starts_with("mfa:arn:aws:iam::")));
     assert!(seen.contains(&"object:b1/sse-s3/é".to_owned()));
     assert!(seen.contains(&"upload:b1/mp/u1".to_owned()));
     assert!(seen.contains(&"kms:k1/2".to_owned()));
-    assert_eq!(seen.len(), 2 + 1 + MANY + 1 + 2, "each item exactly once");
+    assert_eq!(seen.len(), 2 + 1 + MANY + 1 + 2 + 1, "each item exactly once");
+    let serial = format!("arn:aws:iam::{}:mfa/phone", acct().as_str());
+    let sealed = s.get_mfa_device(&serial).await.unwrap().unwrap().seed_sealed;
+    assert_eq!(sealed, [b"new:".as_slice(), &[9; 8]].concat());
 
     let new = |old: &[u8]| [b"new:".as_slice(), old].concat();
     assert_eq!(

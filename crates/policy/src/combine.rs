@@ -104,17 +104,35 @@ pub fn evaluate(a: &Authorization<'_>) -> Verdict {
     let granted =
         |accept: fn(PrincipalMatch) -> bool| resource.allows.iter().filter(move |h| h.principal.is_some_and(accept));
     let public = |m: PrincipalMatch| m == PrincipalMatch::Public;
-    let named = |m: PrincipalMatch| m >= PrincipalMatch::Direct;
+    let named = |m: PrincipalMatch| m >= PrincipalMatch::Role;
+    // AWS: within an account, a resource policy that names the user or the
+    // role session ARN itself is not limited by a boundary or session policy.
+    let exact = |m: PrincipalMatch| m == PrincipalMatch::Direct;
+    let limited = |m: PrincipalMatch| m >= PrincipalMatch::Role && m != PrincipalMatch::Direct;
     let any = |_: PrincipalMatch| true;
     let by_identity = identity.allows.iter();
     match caller(a) {
         Caller::Anonymous => allow_if(refs(granted(public)), within_limits),
         Caller::Service => allow_if(refs(granted(named)), within_limits),
-        Caller::OwnerRoot => Verdict::Allow {
+        Caller::OwnerRoot if a.session_policies.is_empty() => Verdict::Allow {
             by: refs(by_identity.chain(granted(any))),
         },
-        Caller::SameAccount => allow_if(refs(by_identity.chain(granted(named))), within_limits),
-        Caller::OtherRoot => allow_if(refs(granted(any)), true),
+        // A root session with session policies: the root's own rights, narrowed.
+        Caller::OwnerRoot => allow_if(
+            refs(by_identity.chain(granted(any)))
+                .into_iter()
+                .chain(root_marker())
+                .collect(),
+            within_limits,
+        ),
+        Caller::SameAccount => {
+            let unlimited = refs(granted(exact));
+            if !unlimited.is_empty() {
+                return Verdict::Allow { by: unlimited };
+            }
+            allow_if(refs(by_identity.chain(granted(limited))), within_limits)
+        }
+        Caller::OtherRoot => allow_if(refs(granted(any)), within_limits),
         Caller::OtherAccount => {
             let both = !identity.allows.is_empty() && granted(any).next().is_some();
             allow_if(
@@ -127,6 +145,16 @@ pub fn evaluate(a: &Authorization<'_>) -> Verdict {
             )
         }
     }
+}
+
+/// Stands for "the account root's own permission" in a verdict that needs
+/// at least one entry to allow.
+fn root_marker() -> Option<StatementRef> {
+    Some(StatementRef {
+        policy: "account-root".to_owned(),
+        sid: None,
+        index: 0,
+    })
 }
 
 fn allow_if(by: Vec<StatementRef>, within_limits: bool) -> Verdict {
@@ -175,4 +203,13 @@ fn find_all<'p>(policies: &'p [NamedPolicy<'p>], facts: &RequestFacts<'_>) -> Fo
         }
     }
     found
+}
+
+/// Whether `policy` (a resource or trust policy) itself allows the request:
+/// an Allow statement applies and no Deny does. A role's trust policy must
+/// allow every AssumeRole, whatever the caller's own policies say.
+pub fn policy_allows(policy: &Policy, facts: &RequestFacts<'_>) -> bool {
+    let named = [NamedPolicy { name: "", policy }];
+    let found = find_all(&named, facts);
+    found.denies.is_empty() && !found.allows.is_empty()
 }

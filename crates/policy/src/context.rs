@@ -13,6 +13,10 @@ pub struct PrincipalFacts<'a> {
     pub service: Option<&'a str>,
     /// The S3 canonical user id.
     pub canonical_user: Option<&'a str>,
+    /// For a role session, the role's ARN: a `Principal` naming the role
+    /// matches all its sessions (but, unlike the session ARN, such a grant
+    /// stays limited by session policies and the role's boundary).
+    pub role_arn: Option<&'a str>,
 }
 
 impl PrincipalFacts<'_> {
@@ -70,6 +74,11 @@ impl ContextKeys {
             Some((_, existing)) => existing.extend(values),
             None => self.entries.push((key.to_owned(), values.collect())),
         }
+    }
+
+    /// Every key with its values, in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
     }
 
     /// The values of `key` (compared ASCII case-insensitively); `None` when the

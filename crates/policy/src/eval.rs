@@ -23,6 +23,8 @@ use crate::values::{Decimal, Timestamp};
 pub(crate) enum PrincipalMatch {
     /// Through an account id or account root ARN.
     Account,
+    /// Through the ARN of the role the caller is a session of.
+    Role,
     /// Through the caller's own ARN, service or canonical id, or NotPrincipal.
     Direct,
     /// Through `"*"` or `{"AWS": "*"}`: everyone, anonymous included.
@@ -104,7 +106,10 @@ fn entry_match(entry: &PrincipalEntry, who: &PrincipalFacts<'_>) -> Option<Princ
         PrincipalEntry::Account(account) => {
             return (who.account == Some(account.as_str())).then_some(PrincipalMatch::Account);
         }
-        PrincipalEntry::Arn(arn) => who.arn == Some(arn.as_str()),
+        PrincipalEntry::Arn(arn) if who.arn == Some(arn.as_str()) => true,
+        PrincipalEntry::Arn(arn) => {
+            return (who.role_arn == Some(arn.as_str())).then_some(PrincipalMatch::Role);
+        }
         PrincipalEntry::Service(service) => who.service.is_some_and(|s| s.eq_ignore_ascii_case(service)),
         PrincipalEntry::CanonicalUser(id) => who.canonical_user == Some(id.as_str()),
         PrincipalEntry::Federated(_) => false,

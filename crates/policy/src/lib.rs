@@ -30,7 +30,7 @@ pub use ast::{
     ActionPattern, Condition, ConditionValue, Effect, Match, Operator, OperatorKind, Policy, PrincipalEntry,
     Principals, SetQualifier, Statement, Version,
 };
-pub use combine::{Authorization, NamedPolicy, StatementRef, Verdict, evaluate};
+pub use combine::{Authorization, NamedPolicy, StatementRef, Verdict, evaluate, policy_allows};
 pub use context::{ContextKeys, PrincipalFacts, RequestFacts};
 pub use error::{PolicyError, Position};
 pub use parse::{MAX_BUCKET_POLICY_BYTES, MAX_IDENTITY_POLICY_CHARS, MAX_KEY_POLICY_BYTES, PolicyKind};
@@ -56,22 +56,81 @@ pub enum Principal {
         /// `arn:aws:iam::<account>:user/<path><name>`.
         arn: String,
     },
+    /// A session of an IAM role (STS AssumeRole).
+    AssumedRole {
+        account: AccountId,
+        role_name: String,
+        /// The role's unique id (`AROA...`).
+        role_id: String,
+        /// `arn:aws:iam::<account>:role/<path><name>` (`aws:PrincipalArn`).
+        role_arn: String,
+        session_name: String,
+    },
 }
 
 impl Principal {
     pub fn account(&self) -> Option<&AccountId> {
         match self {
             Principal::Anonymous => None,
-            Principal::AccountRoot { account } | Principal::User { account, .. } => Some(account),
+            Principal::AccountRoot { account }
+            | Principal::User { account, .. }
+            | Principal::AssumedRole { account, .. } => Some(account),
         }
     }
 
-    /// The principal's ARN (`aws:PrincipalArn`).
+    /// The principal's own ARN, as policies name it and GetCallerIdentity
+    /// answers it: for a role session `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`.
     pub fn arn(&self) -> Option<Cow<'_, str>> {
         match self {
             Principal::Anonymous => None,
             Principal::AccountRoot { account } => Some(Cow::Owned(account.root_arn())),
             Principal::User { arn, .. } => Some(Cow::Borrowed(arn)),
+            Principal::AssumedRole {
+                account,
+                role_name,
+                session_name,
+                ..
+            } => Some(Cow::Owned(format!(
+                "arn:aws:sts::{account}:assumed-role/{role_name}/{session_name}"
+            ))),
+        }
+    }
+
+    /// `aws:PrincipalArn`: the role's ARN for a role session, else [`Principal::arn`].
+    pub fn principal_arn(&self) -> Option<Cow<'_, str>> {
+        match self {
+            Principal::AssumedRole { role_arn, .. } => Some(Cow::Borrowed(role_arn)),
+            other => other.arn(),
+        }
+    }
+
+    /// The role ARN a role session also matches in `Principal` elements.
+    pub fn role_arn(&self) -> Option<&str> {
+        match self {
+            Principal::AssumedRole { role_arn, .. } => Some(role_arn),
+            _ => None,
+        }
+    }
+
+    /// `aws:userid`: the account id, `AIDA...`, `AROA...:SESSION` or `anonymous`.
+    pub fn userid(&self) -> Cow<'_, str> {
+        match self {
+            Principal::Anonymous => Cow::Borrowed("anonymous"),
+            Principal::AccountRoot { account } => Cow::Borrowed(account.as_str()),
+            Principal::User { id, .. } => Cow::Borrowed(id),
+            Principal::AssumedRole {
+                role_id, session_name, ..
+            } => Cow::Owned(format!("{role_id}:{session_name}")),
+        }
+    }
+
+    /// `aws:PrincipalType`.
+    pub fn principal_type(&self) -> &'static str {
+        match self {
+            Principal::Anonymous => "Anonymous",
+            Principal::AccountRoot { .. } => "Account",
+            Principal::User { .. } => "User",
+            Principal::AssumedRole { .. } => "AssumedRole",
         }
     }
 }

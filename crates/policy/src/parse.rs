@@ -21,6 +21,9 @@ pub enum PolicyKind {
     /// A KMS key policy: like a bucket policy it names principals, like an
     /// identity policy it may name any service's actions and `"Resource": "*"`.
     Key,
+    /// A role's trust policy (AssumeRolePolicyDocument): names principals,
+    /// has no `Resource` (the role is the resource), and only STS actions.
+    Trust,
 }
 
 /// AWS's limit for bucket policies, in bytes.
@@ -47,6 +50,8 @@ fn check_size(json: &str, kind: &PolicyKind) -> Result<(), PolicyError> {
     let too_big = match kind {
         PolicyKind::Bucket { .. } => json.len() > MAX_BUCKET_POLICY_BYTES,
         PolicyKind::Key => json.len() > MAX_KEY_POLICY_BYTES,
+        // IAM counts the trust policy quota (ACLSizePerRole) itself.
+        PolicyKind::Trust => false,
         PolicyKind::Identity => json.chars().filter(|c| !c.is_whitespace()).count() > MAX_IDENTITY_POLICY_CHARS,
     };
     if too_big {
@@ -140,7 +145,11 @@ impl Parser<'_> {
     fn principal(&self, members: &[Member], pos: Position) -> Result<Option<Match<Principals>>, PolicyError> {
         let (name, value, negated) = match either(members, "Principal", "NotPrincipal", pos)? {
             Some(found) => found,
-            None if matches!(self.kind, PolicyKind::Bucket { .. } | PolicyKind::Key) => {
+            None if matches!(
+                self.kind,
+                PolicyKind::Bucket { .. } | PolicyKind::Key | PolicyKind::Trust
+            ) =>
+            {
                 return Err(PolicyError::at("Missing required field Principal", pos));
             }
             None => return Ok(None),
@@ -164,7 +173,12 @@ impl Parser<'_> {
         for item in strings(value, "Policy has invalid action")? {
             let text = string(item)?;
             if !self.valid_action(text) {
-                return Err(PolicyError::at("Policy has invalid action", item.pos));
+                let message = if *self.kind == PolicyKind::Trust {
+                    "AssumeRole policy may only specify STS AssumeRole actions."
+                } else {
+                    "Policy has invalid action"
+                };
+                return Err(PolicyError::at(message, item.pos));
             }
             let toks = tokens(text);
             let prefix = ascii_prefix(&toks);
@@ -193,6 +207,7 @@ impl Parser<'_> {
         let kind_ok = match self.kind {
             PolicyKind::Bucket { .. } => service.eq_ignore_ascii_case("s3"),
             PolicyKind::Identity | PolicyKind::Key => true,
+            PolicyKind::Trust => service.eq_ignore_ascii_case("sts"),
         };
         service_ok && name_ok && kind_ok
     }
@@ -203,6 +218,13 @@ impl Parser<'_> {
         pos: Position,
         version: Version,
     ) -> Result<Match<Vec<Template>>, PolicyError> {
+        if *self.kind == PolicyKind::Trust {
+            if either(members, "Resource", "NotResource", pos)?.is_some() {
+                return Err(PolicyError::at("Has prohibited field Resource", pos));
+            }
+            // The role itself is the only resource a trust policy is about.
+            return Ok(Match::Any(vec![Template::new("*", true)]));
+        }
         let Some((_, value, negated)) = either(members, "Resource", "NotResource", pos)? else {
             return Err(PolicyError::at("Missing required field Resource", pos));
         };
@@ -227,7 +249,7 @@ impl Parser<'_> {
                 .strip_prefix("arn:aws:s3:::")
                 .and_then(|rest| rest.strip_prefix(bucket.as_str()))
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with('/')),
-            PolicyKind::Identity | PolicyKind::Key => {
+            PolicyKind::Identity | PolicyKind::Key | PolicyKind::Trust => {
                 text == "*" || (text.starts_with("arn:") && text.split(':').count() >= 6)
             }
         }

@@ -266,3 +266,74 @@ fn verdicts_serialize_for_audit_logs() {
         r#"{"decision":"Allow","by":[{"policy":"p","sid":null,"index":2}]}"#
     );
 }
+
+const ROLE: &str = "arn:aws:iam::111122223333:role/app";
+const SESSION: &str = "arn:aws:sts::111122223333:assumed-role/app/s1";
+
+fn session_of_role() -> PrincipalFacts<'static> {
+    PrincipalFacts {
+        arn: Some(SESSION),
+        account: Some(OWNER),
+        role_arn: Some(ROLE),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn role_sessions_match_the_role_arn_but_stay_limited() {
+    let grant = |arn: &str| {
+        bucket_policy(&format!(
+            r#"{{"Effect": "Allow", "Principal": {{"AWS": "{arn}"}}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}}"#
+        ))
+    };
+    let (to_role, to_session, to_alice) = (grant(ROLE), grant(SESSION), grant(ALICE));
+    let narrow = identity_policy(r#"{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}"#);
+    let mut c = Case::new(session_of_role());
+    c.resource = Some(&to_role);
+    assert!(
+        c.run("s3:GetObject").is_allowed(),
+        "naming the role grants its sessions"
+    );
+    c.session = vec![&narrow];
+    assert_eq!(
+        c.run("s3:GetObject"),
+        Verdict::ImplicitDeny,
+        "a session policy limits a role grant"
+    );
+    c.resource = Some(&to_session);
+    assert!(
+        c.run("s3:GetObject").is_allowed(),
+        "a grant to the session ARN is not limited"
+    );
+    c.resource = Some(&to_alice);
+    c.session = vec![];
+    assert_eq!(
+        c.run("s3:GetObject"),
+        Verdict::ImplicitDeny,
+        "another principal's grant"
+    );
+}
+
+#[test]
+fn boundary_limits_identity_but_not_a_grant_naming_the_user() {
+    let allow_get = identity_policy(ALLOW_GET);
+    let boundary = identity_policy(r#"{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}"#);
+    let to_alice = bucket_policy(&format!(
+        r#"{{"Effect": "Allow", "Principal": {{"AWS": "{ALICE}"}}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}}"#
+    ));
+    let mut c = Case::new(who(ALICE, OWNER));
+    c.identity = vec![&allow_get];
+    c.boundary = Some(&boundary);
+    assert_eq!(c.run("s3:GetObject"), Verdict::ImplicitDeny);
+    c.resource = Some(&to_alice);
+    assert!(c.run("s3:GetObject").is_allowed());
+}
+
+#[test]
+fn owner_root_session_policies_narrow_the_root() {
+    let narrow = identity_policy(r#"{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}"#);
+    let mut c = Case::new(who(OWNER_ROOT, OWNER));
+    c.session = vec![&narrow];
+    assert_eq!(c.run("s3:GetObject"), Verdict::ImplicitDeny);
+    assert!(c.run("s3:ListBucket").is_allowed());
+}

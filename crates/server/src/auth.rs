@@ -10,6 +10,7 @@ use s3s::{S3Request, S3Result, s3_error};
 use std::sync::Arc;
 use std::time::SystemTime;
 use strongbox_crypto::RootKey;
+use strongbox_iam::identity::{Caller, IdentityError, Resolver};
 use strongbox_meta::MetaStore;
 use strongbox_policy::{Principal, Verdict};
 
@@ -24,23 +25,30 @@ pub struct Credentials {
 #[async_trait::async_trait]
 impl S3Auth for Credentials {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
-        let cred = self.meta.get_credential(access_key).await.map_err(|e| {
-            tracing::error!(error = %e, "credential lookup failed");
-            s3_error!(InternalError)
-        })?;
-        let Some(cred) = cred.filter(|c| c.active) else {
-            return Err(s3_error!(
-                InvalidAccessKeyId,
-                "The AWS Access Key Id you provided does not exist in our records."
-            ));
-        };
-        let secret =
-            strongbox_crypto::open_secret(&self.root_key, CREDENTIAL_PURPOSE, &cred.secret_sealed).map_err(|e| {
-                tracing::error!(error = %e, "a stored credential failed to open under the root key");
-                s3_error!(InternalError)
-            })?;
+        let resolver = Resolver::new(Arc::clone(&self.meta), Arc::clone(&self.root_key));
+        let secret = resolver.secret(access_key).await.map_err(identity_error)?;
         let secret = std::str::from_utf8(&secret).map_err(|_| s3_error!(InternalError))?;
         Ok(SecretKey::from(secret.to_owned()))
+    }
+}
+
+/// S3's answer to a credential that does not establish a caller.
+fn identity_error(e: IdentityError) -> s3s::S3Error {
+    match e {
+        IdentityError::UnknownAccessKey => s3_error!(
+            InvalidAccessKeyId,
+            "The AWS Access Key Id you provided does not exist in our records."
+        ),
+        IdentityError::InvalidToken => s3_error!(InvalidToken, "The provided token is malformed or otherwise invalid."),
+        IdentityError::ExpiredToken => s3_error!(ExpiredToken, "The provided token has expired."),
+        IdentityError::Meta(e) => {
+            tracing::error!(error = %e, "credential lookup failed");
+            s3_error!(InternalError)
+        }
+        IdentityError::Internal(e) => {
+            tracing::error!(error = %e, "a stored credential failed to open under the root key");
+            s3_error!(InternalError)
+        }
     }
 }
 
@@ -48,6 +56,7 @@ impl S3Auth for Credentials {
 /// engine. Any failure here denies; nothing in this path can allow by error.
 pub struct Gate {
     pub meta: Arc<dyn MetaStore>,
+    pub root_key: Arc<RootKey>,
     pub authz: Arc<Authorizer>,
     pub region: String,
 }
@@ -63,28 +72,12 @@ const POLICY_OPERATIONS: [&str; 4] = [
 ];
 
 impl Gate {
-    /// The principal an access key authenticates.
-    async fn principal(&self, access_key: &str) -> S3Result<Principal> {
-        let cred = self.meta.get_credential(access_key).await.map_err(internal)?;
-        let cred = cred.ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
-        let Some(user) = cred.user_name else {
-            return Ok(Principal::AccountRoot {
-                account: cred.account_id,
-            });
-        };
-        let user = self
-            .meta
-            .get_user(cred.account_id.as_str(), &user)
+    /// The caller an access key (and, for temporary credentials, its session token) authenticates.
+    async fn caller(&self, access_key: &str, token: Option<&str>) -> S3Result<Caller> {
+        Resolver::new(Arc::clone(&self.meta), Arc::clone(&self.root_key))
+            .caller(access_key, token, strongbox_iam::identity::now_ms())
             .await
-            .map_err(internal)?
-            // The user was deleted after the key was checked: the key is gone with it.
-            .ok_or_else(|| s3_error!(InvalidAccessKeyId))?;
-        Ok(Principal::User {
-            account: cred.account_id,
-            name: user.name,
-            id: user.user_id,
-            arn: user.arn,
-        })
+            .map_err(identity_error)
     }
 }
 
@@ -95,21 +88,26 @@ impl S3Access for Gate {
         if let Some(slot) = cx.extensions_mut().get::<OpSlot>() {
             slot.set(&operation);
         }
-        if cx.headers().contains_key("x-amz-security-token") || query_has(cx.uri(), "X-Amz-Security-Token") {
-            // No temporary credentials are issued yet, so no token can be valid.
-            return Err(s3_error!(
-                InvalidToken,
-                "The provided token is malformed or otherwise invalid."
-            ));
-        }
-        let principal = match cx.credentials() {
-            None => Principal::Anonymous,
+        let token = security_token(cx.headers(), cx.uri())?;
+        let caller = match cx.credentials() {
+            None if token.is_some() => {
+                return Err(s3_error!(
+                    InvalidToken,
+                    "The provided token is malformed or otherwise invalid."
+                ));
+            }
+            None => Caller {
+                principal: Principal::Anonymous,
+                session: None,
+            },
             Some(c) => {
                 let access_key = c.access_key.clone();
-                self.principal(&access_key).await?
+                self.caller(&access_key, token.as_deref()).await?
             }
         };
-        let mut ctx = build_context(cx, principal, operation.clone());
+        let mut ctx = build_context(cx, caller.principal.clone(), operation.clone());
+        ctx.session = caller.session.clone();
+        ctx.caller = Some(caller);
         let (bucket_name, key) = match cx.s3_path() {
             s3s::path::S3Path::Bucket { bucket } => (Some(bucket.to_string()), None),
             s3s::path::S3Path::Object { bucket, key } => (Some(bucket.to_string()), Some(key.to_string())),
@@ -195,14 +193,18 @@ impl Gate {
             &self.region,
             bucket.as_ref().map(|b| b.owner.as_str()),
         );
-        ctx.identity = self.authz.identity(&ctx.principal).await.map_err(denied_internal)?;
+        let caller = ctx.caller.clone().unwrap_or(Caller {
+            principal: Principal::Anonymous,
+            session: None,
+        });
+        ctx.policies = self.authz.caller_policies(&caller).await.map_err(denied_internal)?;
         let bucket_policy = match &bucket {
             Some(b) => self.authz.bucket_policy(b).map_err(denied_internal)?,
             None => None,
         };
         let needs_tags = bucket_policy
             .iter()
-            .chain(ctx.identity.iter())
+            .chain(ctx.policies.identity.iter())
             .any(|p| p.uses_existing_tags);
         if let (true, Some(b), Some(k)) = (needs_tags, &bucket, key)
             && let Some(object) = self.meta.get_object(&b.name, k).await.map_err(internal)?
@@ -265,6 +267,32 @@ fn denied_internal(e: AuthzError) -> s3s::S3Error {
 fn internal(e: strongbox_meta::MetaError) -> s3s::S3Error {
     tracing::error!(error = %e, "metadata error during authorization");
     s3_error!(InternalError)
+}
+
+/// The session token of temporary credentials: the `X-Amz-Security-Token`
+/// header, or the query parameter of a presigned URL (percent-decoded).
+fn security_token(headers: &http::HeaderMap, uri: &http::Uri) -> S3Result<Option<String>> {
+    if let Some(v) = headers.get("x-amz-security-token") {
+        let v = v
+            .to_str()
+            .map_err(|_| s3_error!(InvalidToken, "The provided token is malformed or otherwise invalid."))?;
+        return Ok(Some(v.to_owned()));
+    }
+    // SigV4 presigned URLs spell it X-Amz-Security-Token, SigV2 ones x-amz-security-token.
+    let raw = uri.query().and_then(|q| {
+        q.split('&').find_map(|kv| {
+            kv.split_once('=')
+                .filter(|(k, _)| k.eq_ignore_ascii_case("X-Amz-Security-Token"))
+                .map(|(_, v)| v.to_owned())
+        })
+    });
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let decoded = percent_encoding::percent_decode_str(&raw)
+        .decode_utf8()
+        .map_err(|_| s3_error!(InvalidToken, "The provided token is malformed or otherwise invalid."))?;
+    Ok(Some(decoded.into_owned()))
 }
 
 fn query_value(uri: &http::Uri, name: &str) -> Option<String> {
@@ -341,7 +369,9 @@ fn build_context(cx: &mut S3AccessContext<'_>, principal: Principal, operation: 
         operation,
         time: now,
         conditions: Default::default(),
-        identity: Default::default(),
+        policies: Default::default(),
+        session: None,
+        caller: None,
         form_authorized: false,
     }
 }

@@ -5,10 +5,10 @@
 use crate::context::RequestContext;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use strongbox_iam::identity::Caller;
 use strongbox_meta::{BucketRecord, MetaError, MetaStore};
 use strongbox_policy::{
-    Authorization, ContextKeys, NamedPolicy, Policy, PolicyKind, Principal, PrincipalFacts, RequestFacts, Verdict,
-    evaluate,
+    Authorization, ContextKeys, NamedPolicy, Policy, PolicyKind, PrincipalFacts, RequestFacts, Verdict, evaluate,
 };
 
 /// A parsed policy with the name decisions report it by.
@@ -24,6 +24,16 @@ pub struct LoadedPolicy {
 /// The caller's identity policies (empty for account roots and anonymous callers).
 pub type Identity = Arc<[Arc<LoadedPolicy>]>;
 
+/// Everything on the caller's side of a decision.
+#[derive(Debug, Clone, Default)]
+pub struct CallerPolicies {
+    pub identity: Identity,
+    pub boundary: Option<Arc<LoadedPolicy>>,
+    /// Session policies (AssumeRole `Policy`/`PolicyArns`): when present,
+    /// one must also allow.
+    pub session: Identity,
+}
+
 /// Parsed policies are kept at most this many at a time (a full cache is cleared).
 const CACHE_ENTRIES: usize = 1024;
 
@@ -34,6 +44,8 @@ pub enum AuthzError {
     /// A stored policy no longer parses: fail closed rather than skip a Deny.
     #[error("stored policy {name} is invalid: {message}")]
     StoredPolicy { name: String, message: String },
+    #[error("loading the caller's policies: {0}")]
+    Identity(String),
 }
 
 /// Cache slot → (the text it was parsed from, the parsed policy). A slot is
@@ -43,29 +55,50 @@ type Cache = HashMap<String, (String, Arc<LoadedPolicy>)>;
 
 pub struct Authorizer {
     meta: Arc<dyn MetaStore>,
+    root_key: Arc<strongbox_crypto::RootKey>,
     cache: Mutex<Cache>,
 }
 
 impl Authorizer {
-    pub fn new(meta: Arc<dyn MetaStore>) -> Self {
+    pub fn new(meta: Arc<dyn MetaStore>, root_key: Arc<strongbox_crypto::RootKey>) -> Self {
         Authorizer {
             meta,
+            root_key,
             cache: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Loads and parses the identity policies of `principal`.
-    pub async fn identity(&self, principal: &Principal) -> Result<Identity, AuthzError> {
-        let Principal::User { account, name, .. } = principal else {
-            return Ok(Arc::from(Vec::new()));
+    /// Loads and parses the identity policies, permissions boundary and
+    /// session policies of `caller`, as they are stored now.
+    pub async fn caller_policies(&self, caller: &Caller) -> Result<CallerPolicies, AuthzError> {
+        let Some(account) = caller.principal.account() else {
+            return Ok(CallerPolicies::default());
         };
-        let docs = self.meta.user_policies(account.as_str(), name).await?;
-        docs.into_iter()
-            .map(|doc| {
-                let slot = format!("{account}\0{}", doc.name);
-                self.load(&slot, doc.name, &doc.document, PolicyKind::Identity)
-            })
-            .collect()
+        let docs = strongbox_iam::identity::Resolver::new(Arc::clone(&self.meta), Arc::clone(&self.root_key))
+            .policies(caller)
+            .await
+            .map_err(|e| AuthzError::Identity(e.to_string()))?;
+        // Session policies differ per session: their slot names the session.
+        let session_slot = caller.session.as_ref().map_or("", |s| s.access_key.as_str());
+        let load = |doc: strongbox_meta::NamedDocument, scope: &str| {
+            let slot = format!("{account}\0{scope}\0{}", doc.name);
+            self.load(&slot, doc.name, &doc.document, PolicyKind::Identity)
+        };
+        Ok(CallerPolicies {
+            identity: docs
+                .identity
+                .into_iter()
+                .map(|d| load(d, ""))
+                .collect::<Result<Vec<_>, _>>()?
+                .into(),
+            boundary: docs.boundary.map(|d| load(d, "")).transpose()?,
+            session: docs
+                .session
+                .into_iter()
+                .map(|d| load(d, session_slot))
+                .collect::<Result<Vec<_>, _>>()?
+                .into(),
+        })
     }
 
     /// The bucket's policy, parsed.
@@ -113,6 +146,13 @@ impl Authorizer {
     }
 }
 
+fn named(p: &Arc<LoadedPolicy>) -> NamedPolicy<'_> {
+    NamedPolicy {
+        name: &p.name,
+        policy: &p.policy,
+    }
+}
+
 /// One decision: may the caller of `ctx` perform `action` on `resource`?
 /// `owner` is the account owning the resource (for account-level actions and
 /// buckets that do not exist, the caller's own account).
@@ -131,19 +171,14 @@ pub fn decide(
             account: ctx.principal.account().map(|a| a.as_str()),
             service: None,
             canonical_user: None,
+            role_arn: ctx.principal.role_arn(),
         },
         action,
         resource,
         context: keys,
     };
-    let identity: Vec<NamedPolicy<'_>> = ctx
-        .identity
-        .iter()
-        .map(|p| NamedPolicy {
-            name: &p.name,
-            policy: &p.policy,
-        })
-        .collect();
+    let identity: Vec<NamedPolicy<'_>> = ctx.policies.identity.iter().map(named).collect();
+    let session: Vec<NamedPolicy<'_>> = ctx.policies.session.iter().map(named).collect();
     evaluate(&Authorization {
         facts,
         identity_policies: &identity,
@@ -152,7 +187,7 @@ pub fn decide(
             policy: &p.policy,
         }),
         resource_owner: owner,
-        permissions_boundary: None,
-        session_policies: &[],
+        permissions_boundary: ctx.policies.boundary.as_ref().map(named),
+        session_policies: &session,
     })
 }

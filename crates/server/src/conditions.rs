@@ -5,7 +5,7 @@
 use crate::context::{ConnInfo, Listener, RequestContext};
 use http::{HeaderMap, Uri};
 use std::time::{SystemTime, UNIX_EPOCH};
-use strongbox_policy::{ContextKeys, Principal};
+use strongbox_policy::ContextKeys;
 
 /// Sets a single-valued key (keys are set once per request).
 fn set(k: &mut ContextKeys, key: &str, value: impl AsRef<str>) {
@@ -69,28 +69,11 @@ pub fn condition_keys(
 ) -> ContextKeys {
     let mut k = request_keys(&ctx.conn, headers, ctx.time, region);
     let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    set_opt(&mut k, "aws:PrincipalArn", ctx.principal.arn());
-    set_opt(
-        &mut k,
-        "aws:PrincipalAccount",
-        ctx.principal.account().map(|a| a.as_str()),
-    );
-    match &ctx.principal {
-        Principal::AccountRoot { account } => {
-            set(&mut k, "aws:PrincipalType", "Account");
-            set(&mut k, "aws:userid", account.as_str());
-        }
-        Principal::User { name, id, .. } => {
-            set(&mut k, "aws:PrincipalType", "User");
-            set(&mut k, "aws:userid", id);
-            set(&mut k, "aws:username", name);
-        }
-        // AWS documents aws:userid "anonymous" for unauthenticated callers.
-        Principal::Anonymous => {
-            set(&mut k, "aws:PrincipalType", "Anonymous");
-            set(&mut k, "aws:userid", "anonymous");
-        }
-    }
+    let caller = strongbox_iam::identity::Caller {
+        principal: ctx.principal.clone(),
+        session: ctx.session.clone(),
+    };
+    strongbox_iam::identity::add_principal_keys(&caller, strongbox_iam::identity::ms_since_epoch(ctx.time), &mut k);
     set_opt(&mut k, "s3:authType", ctx.auth_type.policy_value());
     set_opt(&mut k, "s3:signatureversion", ctx.signature_version);
     set_opt(&mut k, "s3:signatureAge", ctx.signature_age_ms.map(|a| a.to_string()));
@@ -160,6 +143,7 @@ fn parse_query(q: &str) -> Vec<(String, String)> {
 mod tests {
     use super::*;
     use crate::context::{AuthType, ConnInfo, TlsInfo};
+    use strongbox_policy::Principal;
     use strongbox_types::AccountId;
 
     fn ctx(listener: Listener, principal: Principal, operation: &str) -> RequestContext {
@@ -185,7 +169,9 @@ mod tests {
             operation: operation.into(),
             time: UNIX_EPOCH + std::time::Duration::from_secs(1_795_341_360),
             conditions: ContextKeys::new(),
-            identity: Default::default(),
+            policies: Default::default(),
+            session: None,
+            caller: None,
             form_authorized: false,
         }
     }

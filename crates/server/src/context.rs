@@ -70,10 +70,14 @@ pub struct RequestContext {
     pub time: SystemTime,
     /// The policy condition keys of this request (filled by the gate).
     pub conditions: strongbox_policy::ContextKeys,
-    /// The caller's identity policies, loaded once by the gate so handlers
-    /// that authorize more (a copy's source, each key of DeleteObjects)
-    /// decide with the same ones.
-    pub identity: crate::authz::Identity,
+    /// The caller's identity policies, boundary and session policies, loaded
+    /// once by the gate so handlers that authorize more (a copy's source,
+    /// each key of DeleteObjects) decide with the same ones.
+    pub policies: crate::authz::CallerPolicies,
+    /// The authenticated caller (principal and session), for loading its policies.
+    pub caller: Option<strongbox_iam::identity::Caller>,
+    /// The STS session of temporary credentials.
+    pub session: Option<std::sync::Arc<strongbox_iam::identity::SessionClaims>>,
     /// A POST form's upload was authorized on its key and form fields (the
     /// gate's `post_object` hook); a PostObject handler refuses without it.
     pub form_authorized: bool,

@@ -131,6 +131,7 @@ pub async fn run(
         meta: Arc::clone(&meta),
         root_key: Arc::clone(&root_key),
         region: cfg.region.clone(),
+        sts_min_duration_s: sts_min_duration(),
     };
     let outer = Arc::new(service::Outer {
         s3,
@@ -244,7 +245,7 @@ fn build_s3(
         s3s::region::Region::new(cfg.region.clone().into_boxed_str())
             .map_err(|_| ServerError::Config(format!("invalid region {:?}", cfg.region)))?,
     );
-    let authz = Arc::new(authz::Authorizer::new(Arc::clone(&meta)));
+    let authz = Arc::new(authz::Authorizer::new(Arc::clone(&meta), Arc::clone(&root_key)));
     let mut b = s3s::service::S3ServiceBuilder::new(s3::StrongboxS3::new(
         engine,
         Arc::clone(&authz),
@@ -255,10 +256,11 @@ fn build_s3(
     // INVARIANT: auth is always set; without it s3s skips the access gate entirely.
     b.set_auth(auth::Credentials {
         meta: Arc::clone(&meta),
-        root_key,
+        root_key: Arc::clone(&root_key),
     });
     b.set_access(auth::Gate {
         meta,
+        root_key,
         authz,
         region: cfg.region.clone(),
     });
@@ -266,4 +268,14 @@ fn build_s3(
         domains: cfg.base_domains.clone(),
     });
     Ok(b.build())
+}
+
+/// The shortest STS session accepted: AWS's 900 s, unless
+/// `STRONGBOX_TEST_STS_MIN_DURATION_SECONDS` (for tests that watch sessions
+/// expire) says less. Never above 900.
+fn sts_min_duration() -> u64 {
+    std::env::var("STRONGBOX_TEST_STS_MIN_DURATION_SECONDS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(900, |v| v.clamp(1, 900))
 }

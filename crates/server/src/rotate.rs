@@ -242,6 +242,7 @@ impl Resealer for RootResealer {
         let result = match item {
             RootSealed::CredentialSecret { .. } => self.secret(CREDENTIAL_PURPOSE, old),
             RootSealed::KmsMaterial { .. } => self.secret(KMS_MATERIAL_PURPOSE, old),
+            RootSealed::MfaSeed { .. } => self.secret(strongbox_meta::MFA_SEED_PURPOSE, old),
             RootSealed::ObjectDataKey { bucket, key } | RootSealed::UploadDataKey { bucket, key, .. } => {
                 self.data_key(bucket, key, old)
             }
@@ -258,6 +259,7 @@ fn describe(item: RootSealed<'_>) -> String {
             format!("data key of upload {upload_id} ({bucket}/{key})")
         }
         RootSealed::KmsMaterial { key_id, version } => format!("material {version} of KMS key {key_id}"),
+        RootSealed::MfaSeed { serial } => format!("seed of MFA device {serial}"),
     }
 }
 

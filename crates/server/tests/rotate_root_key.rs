@@ -193,6 +193,7 @@ async fn rotation_reseals_everything_under_a_new_key() {
             objects: 1,
             uploads: 0,
             kms_materials: 1,
+            mfa_seeds: 0,
         }
     );
     assert_ne!(std::fs::read(&f.key_file).unwrap(), old_text);

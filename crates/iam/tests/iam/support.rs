@@ -95,6 +95,7 @@ pub(crate) async fn harness() -> Harness {
             meta: Arc::new(store),
             root_key: Arc::new(root_key),
             region: "us-east-1".into(),
+            sts_min_duration_s: 900,
         },
         root,
         _dir: dir,

@@ -43,6 +43,21 @@ CREATE TABLE IF NOT EXISTS iam_attachments(
   policy_arn TEXT NOT NULL COLLATE NOCASE, policy_name TEXT NOT NULL,
   PRIMARY KEY(account_id, entity_kind, entity_name, policy_arn)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS iam_attachments_by_policy ON iam_attachments(account_id, policy_arn);
+CREATE TABLE IF NOT EXISTS iam_roles(
+  account_id TEXT NOT NULL REFERENCES accounts(id), name TEXT NOT NULL COLLATE NOCASE,
+  role_id TEXT NOT NULL UNIQUE, path TEXT NOT NULL, arn TEXT NOT NULL, trust_policy TEXT NOT NULL,
+  description TEXT, max_session_s INTEGER NOT NULL, tags TEXT NOT NULL, created_ms INTEGER NOT NULL,
+  PRIMARY KEY(account_id, name)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS iam_boundaries(
+  account_id TEXT NOT NULL, entity_kind TEXT NOT NULL, entity_name TEXT NOT NULL COLLATE NOCASE,
+  policy_arn TEXT NOT NULL,
+  PRIMARY KEY(account_id, entity_kind, entity_name)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS iam_mfa_devices(
+  serial TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id), name TEXT NOT NULL,
+  path TEXT NOT NULL, seed_sealed BLOB NOT NULL, owner_kind TEXT, owner_user TEXT COLLATE NOCASE,
+  enabled_ms INTEGER, created_ms INTEGER NOT NULL, last_step INTEGER NOT NULL,
+  failures INTEGER NOT NULL DEFAULT 0, failures_since_ms INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS iam_mfa_devices_by_owner ON iam_mfa_devices(account_id, owner_user);
 ";
 
 pub(super) fn immediate(c: &mut Connection) -> Result<Transaction<'_>> {
@@ -112,6 +127,7 @@ pub(super) fn entity_name(c: &Connection, account: &str, entity: Entity<'_>) -> 
     let found = match entity {
         Entity::User(n) => user_name(c, account, n)?,
         Entity::Group(n) => group_name(c, account, n)?,
+        Entity::Role(n) => super::iam_roles::role_name(c, account, n)?,
     };
     Ok(found.ok_or(entity.missing()))
 }
@@ -169,6 +185,10 @@ pub(super) fn delete_user(c: &mut Connection, account: &str, name: &str) -> Resu
             "SELECT count(*) FROM iam_group_members WHERE account_id = ?1 AND user_name = ?2",
             Conflict::GroupMemberships,
         ),
+        (
+            "SELECT count(*) FROM iam_mfa_devices WHERE account_id = ?1 AND owner_user = ?2",
+            Conflict::MfaDevices,
+        ),
     ];
     for (sql, conflict) in blockers {
         if count(&tx, sql, params![account, name])? > 0 {
@@ -177,6 +197,10 @@ pub(super) fn delete_user(c: &mut Connection, account: &str, name: &str) -> Resu
     }
     tx.execute(
         "DELETE FROM iam_users WHERE account_id = ?1 AND name = ?2",
+        params![account, name],
+    )?;
+    tx.execute(
+        "DELETE FROM iam_boundaries WHERE account_id = ?1 AND entity_kind = 'user' AND entity_name = ?2",
         params![account, name],
     )?;
     tx.commit()?;

@@ -139,7 +139,12 @@ pub(super) fn delete_policy(c: &mut Connection, account: &str, arn: &str) -> Res
     let Some(policy) = find_policy(&tx, account, arn)? else {
         return Ok(Err(Refused::NoSuchPolicy));
     };
-    if policy.attachment_count > 0 {
+    let as_boundary = count(
+        &tx,
+        "SELECT count(*) FROM iam_boundaries WHERE account_id = ?1 AND policy_arn = ?2 COLLATE NOCASE",
+        params![account, policy.arn],
+    )?;
+    if policy.attachment_count > 0 || as_boundary > 0 {
         return Ok(Err(Refused::Conflict(Conflict::PolicyAttached)));
     }
     let versions = count(

@@ -34,6 +34,7 @@ pub(super) fn put_inline_policy(
     let entity = match entity {
         Entity::User(_) => Entity::User(&name),
         Entity::Group(_) => Entity::Group(&name),
+        Entity::Role(_) => Entity::Role(&name),
     };
     let others: usize = inline_documents(&tx, account, entity)?
         .iter()
@@ -43,6 +44,7 @@ pub(super) fn put_inline_policy(
     let limit = match entity {
         Entity::User(_) => limits::USER_INLINE_CHARS,
         Entity::Group(_) => limits::GROUP_INLINE_CHARS,
+        Entity::Role(_) => limits::ROLE_INLINE_CHARS,
     };
     if others + policy_chars(document) > limit {
         return Ok(Err(Refused::LimitExceeded));
@@ -231,7 +233,12 @@ pub(super) fn user_policies(c: &Connection, account: &str, user: &str) -> Result
     Ok(out)
 }
 
-fn entity_documents(c: &Connection, account: &str, entity: Entity<'_>, out: &mut Vec<NamedDocument>) -> Result<()> {
+pub(super) fn entity_documents(
+    c: &Connection,
+    account: &str,
+    entity: Entity<'_>,
+    out: &mut Vec<NamedDocument>,
+) -> Result<()> {
     let prefix = format!("{}/{}", entity.kind(), entity.name());
     for (name, document) in inline_documents(c, account, entity)? {
         out.push(NamedDocument {
@@ -251,7 +258,7 @@ fn entity_documents(c: &Connection, account: &str, entity: Entity<'_>, out: &mut
 }
 
 /// The default version's document of a customer or built-in managed policy.
-fn managed_document(c: &Connection, account: &str, arn: &str) -> Result<Option<String>> {
+pub(super) fn managed_document(c: &Connection, account: &str, arn: &str) -> Result<Option<String>> {
     if let Some(builtin) = aws_managed_policy(arn) {
         return Ok(Some(builtin.document.to_owned()));
     }

@@ -1,11 +1,11 @@
 //! [`IamStore`] for the SQLite adapter: each method moves its arguments into
 //! a blocking task and runs the function of `iam`, `iam_managed` or
 //! `iam_policies` on a reader or (for writes) the writer connection.
-use super::{SqliteStore, iam, iam_managed, iam_policies};
+use super::{SqliteStore, iam, iam_managed, iam_mfa, iam_policies, iam_roles};
 use crate::Result;
 use crate::iam::{
-    AccessKey, AttachedPolicy, Entity, IamGroup, IamStore, IamUser, ManagedPolicy, NamedDocument, Outcome,
-    PolicyVersion,
+    AccessKey, AttachedPolicy, Entity, IamGroup, IamRole, IamStore, IamUser, ManagedPolicy, MfaDevice, MfaOwner,
+    NamedDocument, Outcome, PolicyVersion,
 };
 use async_trait::async_trait;
 use rusqlite::params;
@@ -233,27 +233,130 @@ impl IamStore for SqliteStore {
         self.read(move |c| iam_policies::attachment_count(c, &account, &arn))
             .await
     }
+
+    async fn create_role(&self, role: &IamRole, boundary: Option<&str>) -> Result<Outcome<()>> {
+        let (role, boundary) = (role.clone(), boundary.map(str::to_owned));
+        self.write(move |c| iam_roles::create_role(c, &role, boundary.as_deref()))
+            .await
+    }
+
+    async fn get_role(&self, account: &str, name: &str) -> Result<Option<IamRole>> {
+        let (account, name) = (account.to_owned(), name.to_owned());
+        self.read(move |c| iam_roles::get_role(c, &account, &name)).await
+    }
+
+    async fn list_roles(&self, account: &str, path_prefix: &str) -> Result<Vec<IamRole>> {
+        let (account, prefix) = (account.to_owned(), path_prefix.to_owned());
+        self.read(move |c| iam_roles::list_roles(c, &account, &prefix)).await
+    }
+
+    async fn update_role(&self, role: &IamRole) -> Result<Outcome<()>> {
+        let role = role.clone();
+        self.write(move |c| iam_roles::update_role(c, &role)).await
+    }
+
+    async fn delete_role(&self, account: &str, name: &str) -> Result<Outcome<()>> {
+        let (account, name) = (account.to_owned(), name.to_owned());
+        self.write(move |c| iam_roles::delete_role(c, &account, &name)).await
+    }
+
+    async fn role_policies(&self, account: &str, role: &str) -> Result<Vec<NamedDocument>> {
+        let (account, role) = (account.to_owned(), role.to_owned());
+        self.read(move |c| iam_roles::role_policies(c, &account, &role)).await
+    }
+
+    async fn set_permissions_boundary(
+        &self,
+        account: &str,
+        entity: Entity<'_>,
+        arn: Option<&str>,
+    ) -> Result<Outcome<()>> {
+        let (account, entity, arn) = (account.to_owned(), OwnedEntity::from(entity), arn.map(str::to_owned));
+        self.write(move |c| iam_roles::set_permissions_boundary(c, &account, entity.entity(), arn.as_deref()))
+            .await
+    }
+
+    async fn permissions_boundary(&self, account: &str, entity: Entity<'_>) -> Result<Option<(String, NamedDocument)>> {
+        let (account, entity) = (account.to_owned(), OwnedEntity::from(entity));
+        self.read(move |c| iam_roles::permissions_boundary(c, &account, entity.entity()))
+            .await
+    }
+
+    async fn create_mfa_device(&self, device: &MfaDevice) -> Result<Outcome<()>> {
+        let device = device.clone();
+        self.write(move |c| iam_mfa::create(c, &device)).await
+    }
+
+    async fn get_mfa_device(&self, serial: &str) -> Result<Option<MfaDevice>> {
+        let serial = serial.to_owned();
+        self.read(move |c| iam_mfa::get(c, &serial)).await
+    }
+
+    async fn list_mfa_devices(&self, account: &str) -> Result<Vec<MfaDevice>> {
+        let account = account.to_owned();
+        self.read(move |c| iam_mfa::list(c, &account)).await
+    }
+
+    async fn enable_mfa_device(&self, serial: &str, owner: &MfaOwner, step: i64, now_ms: i64) -> Result<Outcome<()>> {
+        let (serial, owner) = (serial.to_owned(), owner.clone());
+        self.write(move |c| iam_mfa::enable(c, &serial, &owner, step, now_ms))
+            .await
+    }
+
+    async fn deactivate_mfa_device(&self, serial: &str, owner: &MfaOwner) -> Result<Outcome<()>> {
+        let (serial, owner) = (serial.to_owned(), owner.clone());
+        self.write(move |c| iam_mfa::deactivate(c, &serial, &owner)).await
+    }
+
+    async fn delete_mfa_device(&self, serial: &str) -> Result<Outcome<()>> {
+        let serial = serial.to_owned();
+        self.write(move |c| iam_mfa::delete(c, &serial)).await
+    }
+
+    async fn consume_mfa_step(&self, serial: &str, step: i64) -> Result<bool> {
+        let serial = serial.to_owned();
+        self.write(move |c| iam_mfa::consume_step(c, &serial, step)).await
+    }
+
+    async fn record_mfa_failure(&self, serial: &str, now_ms: i64, window_ms: i64) -> Result<u32> {
+        let serial = serial.to_owned();
+        self.write(move |c| iam_mfa::record_failure(c, &serial, now_ms, window_ms))
+            .await
+    }
+
+    async fn mfa_failures(&self, serial: &str, now_ms: i64, window_ms: i64) -> Result<u32> {
+        let serial = serial.to_owned();
+        self.read(move |c| iam_mfa::failures_in(c, &serial, now_ms, window_ms))
+            .await
+    }
 }
 
 /// An [`Entity`] that can move into a blocking task.
-enum OwnedEntity {
+pub(super) enum OwnedEntity {
     User(String),
     Group(String),
+    Role(String),
 }
 
 impl OwnedEntity {
-    fn entity(&self) -> Entity<'_> {
+    pub(super) fn entity(&self) -> Entity<'_> {
         match self {
             OwnedEntity::User(n) => Entity::User(n),
             OwnedEntity::Group(n) => Entity::Group(n),
+            OwnedEntity::Role(n) => Entity::Role(n),
+        }
+    }
+
+    pub(super) fn from(entity: Entity<'_>) -> Self {
+        match entity {
+            Entity::User(n) => OwnedEntity::User(n.to_owned()),
+            Entity::Group(n) => OwnedEntity::Group(n.to_owned()),
+            Entity::Role(n) => OwnedEntity::Role(n.to_owned()),
         }
     }
 }
 
 fn owned_args(account: &str, entity: Entity<'_>, a: &str, b: &str) -> (String, OwnedEntity, String, String) {
-    let owned = match entity {
-        Entity::User(n) => OwnedEntity::User(n.to_owned()),
-        Entity::Group(n) => OwnedEntity::Group(n.to_owned()),
-    };
+    let owned = OwnedEntity::from(entity);
     (account.to_owned(), owned, a.to_owned(), b.to_owned())
 }

@@ -50,6 +50,7 @@ fn reseal_all(c: &mut Connection, r: &mut dyn Resealer) -> Result<ResealCounts> 
         objects: objects(&tx, r)?,
         uploads: uploads(&tx, r)?,
         kms_materials: kms_materials(&tx, r)?,
+        mfa_seeds: mfa_seeds(&tx, r)?,
     };
     // Dropping `tx` on an earlier `?` rolls everything back.
     tx.commit()?;
@@ -91,6 +92,25 @@ fn credentials(c: &Connection, r: &mut dyn Resealer) -> Result<u64> {
         c.execute(
             "UPDATE credentials SET secret_sealed = ?2 WHERE access_key = ?1",
             params![access_key, new],
+        )?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+fn mfa_seeds(c: &Connection, r: &mut dyn Resealer) -> Result<u64> {
+    // MFA devices are few (8 per user), so one read is enough.
+    let rows = {
+        let mut stmt = c.prepare("SELECT serial, seed_sealed FROM iam_mfa_devices ORDER BY serial")?;
+        let rows = stmt.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?)))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    let mut n = 0;
+    for (serial, sealed) in rows {
+        let new = reseal(r, RootSealed::MfaSeed { serial: &serial }, &sealed)?;
+        c.execute(
+            "UPDATE iam_mfa_devices SET seed_sealed = ?2 WHERE serial = ?1",
+            params![serial, new],
         )?;
         n += 1;
     }
