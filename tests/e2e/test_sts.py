@@ -476,3 +476,52 @@ def test_token_issue_time_revokes_older_sessions(srv, scheme):
         assert new.get_object(Bucket=bucket, Key="k")["Body"].read() == b"r"
     finally:
         delete_bucket_quietly(client(srv, "s3", "http"), bucket)
+
+
+def test_root_mfa_device_from_the_admin_cli(srv):
+    """`strongbox admin account mfa enable` prints the seed and a QR code,
+    reads two codes, and the root then gets MFA sessions from STS."""
+    import subprocess
+    from harness import server_binary
+
+    acct = create_account(srv, f"mfa-root-{int(time.time() * 1000) % 100000}")
+    proc = subprocess.Popen(
+        [str(server_binary()), "admin", "--data-dir", str(srv.data_dir), "account", "mfa", "enable", acct["Account id"]],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = {}
+    while "URI" not in lines:
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read()
+        if ": " in line:
+            k, v = line.rstrip("\n").split(": ", 1)
+            lines[k] = v
+    serial, seed = lines["Serial number"], lines["Base32 seed"]
+    assert serial == f"arn:aws:iam::{acct['Account id']}:mfa/root-account-mfa-device"
+    assert lines["URI"].startswith("otpauth://totp/") and f"secret={seed}" in lines["URI"]
+    qr_lines = [proc.stdout.readline() for _ in range(3)]
+    assert any("█" in line for line in qr_lines), "a terminal QR code follows the URI"
+    totp = pyotp.TOTP(seed)
+    now = time.time()
+    out, err = proc.communicate(f"{totp.at(now - 30)}\n{totp.at(now)}\n", timeout=60)
+    assert proc.returncode == 0, err
+    assert f"Enabled: {serial}" in out
+    time.sleep(30 - time.time() % 30 + 0.2)
+    wait_for_fresh_step()
+    sts = client(srv, "sts", "https", acct["Root access key id"], acct["Root secret access key"])
+    code, status, _ = error_of(sts.get_session_token, SerialNumber=serial, TokenCode="000000" if totp.now() != "000000" else "111111")
+    assert (code, status) == ("AccessDenied", 403)
+    creds = sts.get_session_token(SerialNumber=serial, TokenCode=totp.now(), DurationSeconds=900)["Credentials"]
+    ident = from_creds(srv, "sts", "https", creds).get_caller_identity()
+    assert ident["Arn"] == f"arn:aws:iam::{acct['Account id']}:root"
+    # A root MFA session passes a bucket policy that requires MFA.
+    root_s3 = client(srv, "s3", "https", acct["Root access key id"], acct["Root secret access key"])
+    bucket = unique_bucket("rootmfa")
+    root_s3.create_bucket(Bucket=bucket)
+    root_s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*",
+         "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}}]}))
+    root_s3.put_object(Bucket=bucket, Key="k", Body=b"root")
+    assert_s3_error(root_s3.get_object, Bucket=bucket, Key="k", code="AccessDenied", status=403)
+    assert from_creds(srv, "s3", "https", creds).get_object(Bucket=bucket, Key="k")["Body"].read() == b"root"
+    root_s3.delete_bucket_policy(Bucket=bucket)
+    delete_bucket_quietly(root_s3, bucket)

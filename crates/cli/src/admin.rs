@@ -68,6 +68,24 @@ enum AccountCommand {
     },
     /// List accounts, oldest first.
     List,
+    /// The account root's virtual MFA device.
+    #[command(subcommand)]
+    Mfa(MfaCommand),
+}
+
+#[derive(clap::Subcommand)]
+enum MfaCommand {
+    /// Create and enable the root's virtual MFA device.
+    ///
+    /// Prints the serial (arn:aws:iam::ACCOUNT:mfa/root-account-mfa-device),
+    /// the base32 seed, the otpauth:// URI and its QR code for an
+    /// authenticator app, then reads two consecutive codes from standard
+    /// input. The root then passes that serial and a code to STS
+    /// (GetSessionToken) for an MFA session.
+    Enable {
+        /// The 12-digit account id.
+        account: String,
+    },
 }
 
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
@@ -106,12 +124,45 @@ async fn account(admin: &Admin, command: AccountCommand) -> anyhow::Result<()> {
             println!("Root access key id: {}", created.access_key);
             println!("Root secret access key: {}", created.secret_key.as_str());
         }
+        AccountCommand::Mfa(MfaCommand::Enable { account }) => enable_root_mfa(admin, &account).await?,
         AccountCommand::List => {
             for a in admin.list_accounts().await.context("listing accounts")? {
                 println!("{}\t{}\t{}", a.id, a.name, a.canonical_id);
             }
         }
     }
+    Ok(())
+}
+
+async fn enable_root_mfa(admin: &Admin, account: &str) -> anyhow::Result<()> {
+    use std::io::{BufRead, Write};
+    let (serial, seed) = admin.begin_root_mfa(account).await.context("creating the MFA device")?;
+    let uri = Zeroizing::new(strongbox_iam::qr::otpauth_uri(
+        "Strongbox",
+        &format!("root@{account}"),
+        &seed,
+    ));
+    println!("Serial number: {serial}");
+    println!("Base32 seed: {}", seed.as_str());
+    println!("URI: {}", uri.as_str());
+    if let Some(qr) = strongbox_iam::qr::terminal(&uri) {
+        println!("{qr}");
+    }
+    let stdin = std::io::stdin();
+    let read_code = |prompt: &str| -> anyhow::Result<String> {
+        print!("{prompt}");
+        std::io::stdout().flush()?;
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line)?;
+        Ok(line.trim().to_owned())
+    };
+    let code1 = read_code("Code 1: ")?;
+    let code2 = read_code("Code 2 (the next one): ")?;
+    admin
+        .enable_root_mfa(&serial, &code1, &code2)
+        .await
+        .context("enabling the MFA device")?;
+    println!("Enabled: {serial}");
     Ok(())
 }
 

@@ -40,14 +40,14 @@ pub fn root_serial(account: &str) -> String {
 
 /// A new device: a random seed, sealed; returns the record and the seed.
 pub fn new_device(
-    svc: &IamService,
+    root_key: &strongbox_crypto::RootKey,
     account: &strongbox_types::AccountId,
     path: &str,
     name: &str,
     now_ms: i64,
 ) -> Result<(MfaDevice, Zeroizing<Vec<u8>>), IamError> {
     let seed = Zeroizing::new(strongbox_crypto::random_bytes(TOTP_SEED_LEN).map_err(IamError::internal)?);
-    let sealed = strongbox_crypto::seal_secret(&svc.root_key, MFA_SEED_PURPOSE, &seed).map_err(IamError::internal)?;
+    let sealed = strongbox_crypto::seal_secret(root_key, MFA_SEED_PURPOSE, &seed).map_err(IamError::internal)?;
     let device = MfaDevice {
         account_id: account.clone(),
         serial: format!("arn:aws:iam::{account}:mfa{path}{name}"),
@@ -175,7 +175,7 @@ pub(crate) async fn create_virtual_mfa_device(cx: &Ctx<'_>) -> Reply {
     params::path("path", path)?;
     let arn = format!("arn:aws:iam::{}:mfa{path}{name}", cx.account());
     cx.authorize("CreateVirtualMFADevice", &arn)?;
-    let (device, seed) = new_device(cx.svc, cx.caller.account_id(), path, name, cx.now_ms)?;
+    let (device, seed) = new_device(&cx.svc.root_key, cx.caller.account_id(), path, name, cx.now_ms)?;
     cx.meta()
         .create_mfa_device(&device)
         .await?

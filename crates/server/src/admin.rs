@@ -6,7 +6,7 @@ use crate::ServerError;
 use crate::bootstrap::{self, RootKeySource};
 use std::path::Path;
 use strongbox_crypto::RootKey;
-use strongbox_meta::{Account, MetaStore, SqliteStore};
+use strongbox_meta::{Account, IamStore, MetaStore, SqliteStore};
 use zeroize::Zeroizing;
 
 pub struct Admin {
@@ -74,6 +74,68 @@ impl Admin {
             access_key,
             secret_key,
         })
+    }
+
+    /// Starts enabling the account root's virtual MFA device: a new seed
+    /// under AWS's root serial (replacing an earlier, never enabled attempt).
+    /// Returns the serial and the base32 seed to show the user.
+    pub async fn begin_root_mfa(&self, account: &str) -> Result<(String, Zeroizing<String>), ServerError> {
+        let meta_err = |e: strongbox_meta::MetaError| ServerError::Meta(e.to_string());
+        let Some(acct) = self.meta.get_account(account).await.map_err(meta_err)? else {
+            return Err(ServerError::Config(format!("no account {account}")));
+        };
+        let serial = strongbox_iam::mfa::root_serial(account);
+        if let Some(existing) = self.meta.get_mfa_device(&serial).await.map_err(meta_err)? {
+            if existing.owner.is_some() {
+                return Err(ServerError::Config(format!(
+                    "the root of account {account} already has an MFA device ({serial})"
+                )));
+            }
+            let _ = self.meta.delete_mfa_device(&serial).await.map_err(meta_err)?;
+        }
+        let account_id = acct.id.clone();
+        let (device, seed) = strongbox_iam::mfa::new_device(
+            &self.root_key,
+            &account_id,
+            "/",
+            "root-account-mfa-device",
+            strongbox_iam::identity::now_ms(),
+        )
+        .map_err(|e| ServerError::Meta(e.to_string()))?;
+        self.meta
+            .create_mfa_device(&device)
+            .await
+            .map_err(meta_err)?
+            .map_err(|r| ServerError::Config(format!("creating {serial}: {r:?}")))?;
+        Ok((serial, Zeroizing::new(strongbox_crypto::base32_encode(&seed))))
+    }
+
+    /// Finishes [`Admin::begin_root_mfa`]: two consecutive codes enable the device.
+    pub async fn enable_root_mfa(&self, serial: &str, code1: &str, code2: &str) -> Result<(), ServerError> {
+        let meta_err = |e: strongbox_meta::MetaError| ServerError::Meta(e.to_string());
+        let device = self
+            .meta
+            .get_mfa_device(serial)
+            .await
+            .map_err(meta_err)?
+            .ok_or_else(|| ServerError::Config(format!("no MFA device {serial}")))?;
+        let seed = strongbox_crypto::open_secret(&self.root_key, strongbox_meta::MFA_SEED_PURPOSE, &device.seed_sealed)
+            .map_err(|e| ServerError::Meta(format!("opening the seed of {serial}: {e}")))?;
+        let now_ms = strongbox_iam::identity::now_ms();
+        let now_s = u64::try_from(now_ms / 1000).unwrap_or(0);
+        let step = strongbox_iam::mfa::consecutive_codes(&seed, code1.trim(), code2.trim(), now_s)
+            .ok_or_else(|| ServerError::Config("the codes are not two consecutive codes of this device".into()))?;
+        self.meta
+            .enable_mfa_device(
+                serial,
+                &strongbox_meta::MfaOwner::Root,
+                i64::try_from(step).unwrap_or(i64::MAX),
+                now_ms,
+            )
+            .await
+            .map_err(meta_err)?
+            .map_err(|r| ServerError::Config(format!("enabling {serial}: {r:?}")))?;
+        Ok(())
     }
 
     pub async fn list_accounts(&self) -> Result<Vec<Account>, ServerError> {
