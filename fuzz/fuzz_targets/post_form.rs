@@ -204,7 +204,12 @@ fn built(input: &[u8], with_len: bool, splits: &[u8; 3]) {
         .split('\n')
         .filter_map(|l| l.split_once('='))
         .filter(|(k, v)| {
-            clean(k) && !v.contains(['\r', '\n']) && !v.contains(BOUNDARY) && !k.eq_ignore_ascii_case("file")
+            // A value longer than the field limit is refused, rightly (FieldTooLarge).
+            clean(k)
+                && !v.contains(['\r', '\n'])
+                && !v.contains(BOUNDARY)
+                && !k.eq_ignore_ascii_case("file")
+                && v.len() < LIMITS.max_field_size
         })
         .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
         .filter(|(k, _)| clean(k))

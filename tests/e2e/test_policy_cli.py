@@ -108,3 +108,32 @@ def test_simulate_an_anonymous_caller_against_public_read_and_deny_http(tmp_path
         assert denied.splitlines()[0] == "Decision: ExplicitDeny" and "Sid DenyHTTP" in denied
         assert run("--action", "s3:PutObject", "--context", "aws:SecureTransport=true").strip() == (
             "Decision: ImplicitDeny")
+
+
+def test_simulate_roles_sessions_mfa_boundaries_and_session_policies(tmp_path):
+    """Issue 12: role and assumed-role principals, MFA context keys, a
+    permissions boundary and session policies."""
+    bucket_policy = tmp_path / "mfa.json"
+    bucket_policy.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "RoleReads", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/app"},
+         "Action": "s3:GetObject", "Resource": "arn:aws:s3:::docs/*"},
+        {"Sid": "NeedMFA", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::docs/*",
+         "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}}]}))
+    narrow = tmp_path / "narrow.json"
+    narrow.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}))
+
+    def run(principal, *extra):
+        out = strongbox("simulate", "--policy", str(bucket_policy), "--action", "s3:GetObject",
+                        "--resource", "arn:aws:s3:::docs/a.txt", "--principal", principal, *extra)
+        return out.stdout.splitlines()[0]
+
+    session = "arn:aws:sts::111122223333:assumed-role/app/build-1"
+    assert run(session, "--context", "aws:MultiFactorAuthPresent=true") == "Decision: Allow"
+    assert run("arn:aws:iam::111122223333:role/app", "--context", "aws:MultiFactorAuthPresent=true") == "Decision: Allow"
+    assert run(session, "--context", "aws:MultiFactorAuthPresent=false") == "Decision: ExplicitDeny"
+    # A long-term key has no MFA key at all: BoolIfExists denies it too.
+    assert run("arn:aws:iam::111122223333:user/alice") == "Decision: ExplicitDeny"
+    # A session policy limits a grant that names the role.
+    assert run(session, "--context", "aws:MultiFactorAuthPresent=true", "--session-policy", str(narrow)) == "Decision: ImplicitDeny"
+    assert run("arn:aws:sts::111122223333:assumed-role/other/s", "--context", "aws:MultiFactorAuthPresent=true") == "Decision: ImplicitDeny"

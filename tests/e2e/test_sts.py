@@ -128,6 +128,9 @@ def test_role_api_and_trust_policy_validation(srv, scheme):
     iam.update_role(RoleName=name, Description="d2", MaxSessionDuration=3600)
     assert iam.get_role(RoleName=name)["Role"]["Description"] == "d2"
     iam.tag_role(RoleName=name, Tags=[{"Key": "env", "Value": "prod"}])
+    # Tag keys are case-insensitive: a duplicate is InvalidInput, as AWS.
+    assert_iam_error(iam.tag_role, RoleName=name, Tags=[{"Key": "k", "Value": "1"}, {"Key": "K", "Value": "2"}],
+                     code="InvalidInput", status=400)
     iam.untag_role(RoleName=name, TagKeys=["team"])
     assert iam.list_role_tags(RoleName=name)["Tags"] == [{"Key": "env", "Value": "prod"}]
     # Trust policies as AWS validates them.
@@ -203,6 +206,11 @@ def test_role_session_in_s3_with_session_policy_and_bucket_policy(srv, scheme):
         assert narrowed.get_object(Bucket=bucket, Key="a/x")["Body"].read() == b"A"
         assert_s3_error(narrowed.get_object, Bucket=bucket, Key="b/y", code="AccessDenied", status=403)
         assert_s3_error(narrowed.put_object, Bucket=bucket, Key="a/z", Body=b"", code="AccessDenied", status=403)
+        # An inline session policy is limited to 2,048 characters (AWS's packed size).
+        big = doc(*[{"Sid": f"S{i}", "Effect": "Allow", "Action": "s3:GetObject",
+                     "Resource": f"arn:aws:s3:::{bucket}/prefix-{i}/*"} for i in range(40)])
+        code, status, message = error_of(root_sts.assume_role, RoleArn=role_arn, RoleSessionName="big", Policy=big)
+        assert (code, status) == ("PackedPolicyTooLarge", 400) and "allotted space" in message
         # A bucket policy naming the role ARN denies all its sessions.
         s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
             {"Effect": "Deny", "Principal": {"AWS": role_arn}, "Action": "s3:GetObject",

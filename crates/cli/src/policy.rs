@@ -41,10 +41,19 @@ pub struct SimulateArgs {
     /// The resource ARN, e.g. arn:aws:s3:::bucket/key.
     #[arg(long)]
     resource: String,
-    /// The caller: arn:aws:iam::ACCOUNT:root or arn:aws:iam::ACCOUNT:user/NAME;
-    /// `anonymous` or `*` (or omitted) for an unauthenticated caller.
+    /// The caller: arn:aws:iam::ACCOUNT:root, arn:aws:iam::ACCOUNT:user/NAME,
+    /// a role (arn:aws:iam::ACCOUNT:role/NAME, simulated as one of its
+    /// sessions) or a role session (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION);
+    /// `anonymous` or `*` (or omitted) for an unauthenticated caller. MFA
+    /// keys go in --context (aws:MultiFactorAuthPresent=true, aws:MultiFactorAuthAge=60).
     #[arg(long)]
     principal: Option<String>,
+    /// The caller's permissions boundary (an identity policy).
+    #[arg(long)]
+    boundary: Option<PathBuf>,
+    /// A session policy (repeatable); when given, one must also allow.
+    #[arg(long = "session-policy")]
+    session_policies: Vec<PathBuf>,
     /// Account owning the bucket (default: the caller's account).
     #[arg(long)]
     resource_owner: Option<String>,
@@ -133,19 +142,29 @@ fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
             Some((path.display().to_string(), policy))
         }
     };
-    let mut identity = Vec::new();
-    for path in &args.identity_policies {
-        let text = read(path)?;
-        let policy = Policy::parse(&text, &PolicyKind::Identity)
-            .map_err(|e| anyhow::anyhow!("{}: MalformedPolicy: {e}", path.display()))?;
-        identity.push((path.display().to_string(), policy));
-    }
+    let identity = identity_files(&args.identity_policies)?;
+    let session = identity_files(&args.session_policies)?;
+    let boundary = identity_files(args.boundary.as_slice())?;
     // An anonymous caller has no ARN: `Principal: "*"` statements match it, as on AWS.
     let principal = args
         .principal
         .as_deref()
         .filter(|p| !matches!(p.trim().to_ascii_lowercase().as_str(), "anonymous" | "*"));
     let account = principal.map(principal_account).transpose()?;
+    // A role stands for one of its sessions; a session also matches its role's ARN.
+    let session_arn;
+    let (arn, role_arn) = match principal {
+        Some(p) if p.starts_with("arn:aws:sts::") => (Some(p), assumed_role_arn(p)),
+        Some(p) if p.contains(":role/") => {
+            let name = p.rsplit('/').next().unwrap_or_default();
+            session_arn = format!(
+                "arn:aws:sts::{}:assumed-role/{name}/simulated",
+                account.as_deref().unwrap_or_default()
+            );
+            (Some(session_arn.as_str()), Some(p.to_owned()))
+        }
+        other => (other, None),
+    };
     let mut context = ContextKeys::new();
     for pair in &args.context {
         let Some((key, value)) = pair.split_once('=') else {
@@ -153,10 +172,14 @@ fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
         };
         context.insert(key.trim(), value);
     }
-    match principal {
-        Some(arn) => context.insert("aws:PrincipalArn", arn),
+    match (principal, &role_arn) {
+        (Some(_), Some(role)) => {
+            context.insert("aws:PrincipalArn", role);
+            context.insert("aws:PrincipalType", "AssumedRole");
+        }
+        (Some(arn), None) => context.insert("aws:PrincipalArn", arn),
         // The keys the server sets for unauthenticated requests.
-        None => {
+        (None, _) => {
             context.insert("aws:PrincipalType", "Anonymous");
             context.insert("aws:userid", "anonymous");
         }
@@ -165,30 +188,27 @@ fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
         context.insert("aws:PrincipalAccount", account);
     }
     let owner = args.resource_owner.clone().or_else(|| account.clone());
-    let named: Vec<NamedPolicy<'_>> = identity
-        .iter()
-        .map(|(name, policy)| NamedPolicy { name, policy })
-        .collect();
+    let (identity, session, boundary) = (named(&identity), named(&session), named(&boundary));
     let verdict = evaluate(&Authorization {
         facts: RequestFacts {
             principal: PrincipalFacts {
-                arn: principal,
+                arn,
                 account: account.as_deref(),
                 service: None,
                 canonical_user: None,
-                role_arn: None,
+                role_arn: role_arn.as_deref(),
             },
             action: &args.action,
             resource: &args.resource,
             context: &context,
         },
-        identity_policies: &named,
+        identity_policies: &identity,
         resource_policy: resource_policy
             .as_ref()
             .map(|(name, policy)| NamedPolicy { name, policy }),
         resource_owner: owner.as_deref(),
-        permissions_boundary: None,
-        session_policies: &[],
+        permissions_boundary: boundary.first().copied(),
+        session_policies: &session,
     });
     let (decision, by) = match &verdict {
         Verdict::Allow { by } => ("Allow", by.as_slice()),
@@ -208,13 +228,40 @@ fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn named(list: &[(String, Policy)]) -> Vec<NamedPolicy<'_>> {
+    list.iter().map(|(name, policy)| NamedPolicy { name, policy }).collect()
+}
+
+fn identity_files(paths: &[PathBuf]) -> anyhow::Result<Vec<(String, Policy)>> {
+    paths
+        .iter()
+        .map(|path| {
+            let text = read(path)?;
+            let policy = Policy::parse(&text, &PolicyKind::Identity)
+                .map_err(|e| anyhow::anyhow!("{}: MalformedPolicy: {e}", path.display()))?;
+            Ok((path.display().to_string(), policy))
+        })
+        .collect()
+}
+
+/// `arn:aws:sts::A:assumed-role/ROLE/SESSION` → `arn:aws:iam::A:role/ROLE`.
+fn assumed_role_arn(arn: &str) -> Option<String> {
+    let rest = arn.strip_prefix("arn:aws:sts::")?;
+    let (account, resource) = rest.split_once(':')?;
+    let role = resource.strip_prefix("assumed-role/")?.split('/').next()?;
+    Some(format!("arn:aws:iam::{account}:role/{role}"))
+}
+
 fn principal_account(arn: &str) -> anyhow::Result<String> {
     let account = arn
         .strip_prefix("arn:aws:iam::")
+        .or_else(|| arn.strip_prefix("arn:aws:sts::"))
         .and_then(|rest| rest.split(':').next())
         .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()));
     match account {
         Some(a) => Ok(a.to_owned()),
-        None => bail!("--principal {arn:?}: expected arn:aws:iam::<12-digit account>:root or :user/NAME"),
+        None => bail!(
+            "--principal {arn:?}: expected arn:aws:iam::<12-digit account>:root, :user/NAME or :role/NAME, or arn:aws:sts::<account>:assumed-role/ROLE/SESSION"
+        ),
     }
 }

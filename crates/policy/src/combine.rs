@@ -101,6 +101,7 @@ pub fn evaluate(a: &Authorization<'_>) -> Verdict {
     }
     let within_limits = (a.permissions_boundary.is_none() || !boundary.allows.is_empty())
         && (a.session_policies.is_empty() || !session.allows.is_empty());
+    let within_session = a.session_policies.is_empty() || !session.allows.is_empty();
     let granted =
         |accept: fn(PrincipalMatch) -> bool| resource.allows.iter().filter(move |h| h.principal.is_some_and(accept));
     let public = |m: PrincipalMatch| m == PrincipalMatch::Public;
@@ -132,7 +133,8 @@ pub fn evaluate(a: &Authorization<'_>) -> Verdict {
             }
             allow_if(refs(by_identity.chain(granted(limited))), within_limits)
         }
-        Caller::OtherRoot => allow_if(refs(granted(any)), within_limits),
+        // Roots have no boundary; a root session's session policies still narrow it.
+        Caller::OtherRoot => allow_if(refs(granted(any)), within_session),
         Caller::OtherAccount => {
             let both = !identity.allows.is_empty() && granted(any).next().is_some();
             allow_if(

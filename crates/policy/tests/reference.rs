@@ -364,9 +364,12 @@ fn reference(
     } else {
         (is_root || identity_allow) && bucket_allow(1)
     };
-    // A permissions boundary only limits, and never the account root.
+    // A permissions boundary only limits, and never the account root; nor
+    // (AWS: "Resource-based policies ... that specify the user ARN") a grant
+    // in the same account that names the user itself.
     let boundary_ok = boundary.is_none() || is_root || from_boundary.iter().any(|(e, _)| e == "Allow");
-    if allowed && boundary_ok {
+    let names_user_directly = caller.account == Some(OWNER) && from_bucket.iter().any(|(e, s)| e == "Allow" && *s == 2);
+    if allowed && (boundary_ok || names_user_directly) {
         Outcome::Allow
     } else {
         Outcome::Implicit
