@@ -3,8 +3,8 @@
 //! (`Params::parse`: `+`, `%XX`, UTF-8), lookups, flags, pagination
 //! (`Page`) and the value validators every IAM action runs, and the
 //! `<ErrorResponse>` a refusal is answered with (it echoes input back).
-//! This input is read after SigV4 authentication. (There is no STS
-//! endpoint in this tree, so no STS input to fuzz.)
+//! This input is read after SigV4 authentication; STS requests are decoded
+//! by the same `Params` (their session tokens: target `sts_token`).
 //!
 //! Input: the first line is the query string (none if the input has no
 //! newline), the rest the body.

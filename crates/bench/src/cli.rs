@@ -21,6 +21,10 @@ pub struct Cli {
     pub access_key: String,
     #[arg(long, env = "S3_SECRET_KEY", hide_env_values = true)]
     pub secret_key: String,
+    /// Session token of temporary (STS) credentials, sent (and signed) as
+    /// X-Amz-Security-Token on every request.
+    #[arg(long, env = "S3_SESSION_TOKEN", hide_env_values = true)]
+    pub session_token: Option<String>,
     #[arg(long, env = "S3_REGION", default_value = "us-east-1")]
     pub region: String,
     /// PEM file of the certificate(s) to trust for an https:// endpoint.

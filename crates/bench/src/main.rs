@@ -157,7 +157,8 @@ fn connect(cli: &Cli, concurrency: usize) -> anyhow::Result<client::S3> {
         (None, true) => Some(client::Trust::InsecureSkipVerify),
         (None, false) => None,
     };
-    let signer = sigv4::Signer::new(cli.access_key.clone(), cli.secret_key.clone(), cli.region.clone());
+    let signer = sigv4::Signer::new(cli.access_key.clone(), cli.secret_key.clone(), cli.region.clone())
+        .with_session_token(cli.session_token.clone());
     client::S3::new(
         &cli.endpoint,
         trust,

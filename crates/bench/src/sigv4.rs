@@ -18,6 +18,7 @@ pub struct Signer {
     access_key: String,
     secret_key: String,
     region: String,
+    session_token: Option<String>,
 }
 
 impl Signer {
@@ -26,7 +27,14 @@ impl Signer {
             access_key,
             secret_key,
             region,
+            session_token: None,
         }
+    }
+
+    /// Signs as temporary credentials: every request carries the token.
+    pub fn with_session_token(mut self, token: Option<String>) -> Self {
+        self.session_token = token;
+        self
     }
 
     /// Adds `x-amz-date`, `x-amz-content-sha256` and `authorization`.
@@ -47,6 +55,9 @@ impl Signer {
         let date = amz_date.get(..8).context("x-amz-date too short")?;
         headers.insert("x-amz-date", HeaderValue::from_str(&amz_date)?);
         headers.insert("x-amz-content-sha256", HeaderValue::from_str(payload_hash)?);
+        if let Some(token) = &self.session_token {
+            headers.insert("x-amz-security-token", HeaderValue::from_str(token)?);
+        }
 
         let (canonical_headers, signed_headers) = canonical_headers(headers)?;
         let canonical_request =

@@ -177,6 +177,31 @@ impl Ctx<'_> {
         )
     }
 
+    /// [`Ctx::authorize_with`] plus `aws:TagKeys` (when tags are given), for
+    /// actions that tag what they create or change.
+    pub fn authorize_tagged(
+        &self,
+        action: &str,
+        resource: &str,
+        keys: &[(&str, &str)],
+        tag_keys: &[&str],
+    ) -> Result<(), IamError> {
+        let mut context = self.context.clone();
+        for (k, v) in keys {
+            context.insert(k, v);
+        }
+        if !tag_keys.is_empty() {
+            context.insert_multi("aws:TagKeys", tag_keys);
+        }
+        auth::authorize(
+            &self.caller,
+            &self.identity,
+            &format!("iam:{action}"),
+            resource,
+            &context,
+        )
+    }
+
     pub fn svc_root_arn(&self) -> String {
         format!("arn:aws:iam::{}:root", self.account())
     }

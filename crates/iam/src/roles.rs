@@ -123,11 +123,17 @@ pub(crate) async fn create_role(cx: &Ctx<'_>) -> Reply {
         .required("AssumeRolePolicyDocument", "assumeRolePolicyDocument")?;
     let boundary = boundary_param(cx)?;
     let arn = cx.role_arn(path, name);
-    let mut keys = Vec::new();
+    let tags = tags_param(cx, "Tags")?;
+    let request_tags: Vec<(String, String)> = tags
+        .iter()
+        .map(|t| (format!("aws:RequestTag/{}", t.key), t.value.clone()))
+        .collect();
+    let mut keys: Vec<(&str, &str)> = request_tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     if let Some(b) = &boundary {
         keys.push(("iam:PermissionsBoundary", b.as_str()));
     }
-    cx.authorize_with("CreateRole", &arn, &keys)?;
+    let tag_keys: Vec<&str> = tags.iter().map(|t| t.key.as_str()).collect();
+    cx.authorize_tagged("CreateRole", &arn, &keys, &tag_keys)?;
     validate_trust_policy(trust)?;
     let role = IamRole {
         account_id: cx.caller.account_id().clone(),
@@ -138,7 +144,7 @@ pub(crate) async fn create_role(cx: &Ctx<'_>) -> Reply {
         trust_policy: trust.to_owned(),
         description: description(cx)?,
         max_session_s: max_session(cx)?.unwrap_or(DEFAULT_MAX_SESSION),
-        tags: tags_param(cx, "Tags")?,
+        tags,
         created_ms: cx.now_ms,
     };
     cx.meta()
@@ -297,7 +303,12 @@ pub(crate) async fn tag_role(cx: &Ctx<'_>) -> Reply {
     let name = role_name(cx)?;
     let tags = tags_param(cx, "Tags")?;
     let keys: Vec<&str> = tags.iter().map(|t| t.key.as_str()).collect();
-    cx.authorize_multi("TagRole", &cx.role_resource(name).await?, "aws:TagKeys", &keys)?;
+    let request_tags: Vec<(String, String)> = tags
+        .iter()
+        .map(|t| (format!("aws:RequestTag/{}", t.key), t.value.clone()))
+        .collect();
+    let pairs: Vec<(&str, &str)> = request_tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    cx.authorize_tagged("TagRole", &cx.role_resource(name).await?, &pairs, &keys)?;
     let mut role = existing_role(cx, name).await?;
     for tag in tags {
         match role.tags.iter_mut().find(|t| t.key.eq_ignore_ascii_case(&tag.key)) {

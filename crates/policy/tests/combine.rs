@@ -337,3 +337,45 @@ fn owner_root_session_policies_narrow_the_root() {
     assert_eq!(c.run("s3:GetObject"), Verdict::ImplicitDeny);
     assert!(c.run("s3:ListBucket").is_allowed());
 }
+
+#[test]
+fn trust_policies_name_principals_and_check_conditions() {
+    use strongbox_policy::policy_allows;
+    let trust = Policy::parse(
+        &format!(
+            r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::{OTHER}:root"}},
+                "Action": "sts:AssumeRole", "Condition": {{"StringEquals": {{"sts:ExternalId": "ext-1"}}}}}}]}}"#
+        ),
+        &PolicyKind::Trust,
+    )
+    .unwrap();
+    fn facts(context: &ContextKeys) -> RequestFacts<'_> {
+        RequestFacts {
+            principal: who(BOB, OTHER),
+            action: "sts:AssumeRole",
+            resource: "arn:aws:iam::111122223333:role/app",
+            context,
+        }
+    }
+    let mut context = ContextKeys::new();
+    assert!(!policy_allows(&trust, &facts(&context)), "no ExternalId");
+    context.insert("sts:ExternalId", "ext-1");
+    assert!(policy_allows(&trust, &facts(&context)));
+    let alice = RequestFacts {
+        principal: who(ALICE, OWNER),
+        ..facts(&context)
+    };
+    assert!(!policy_allows(&trust, &alice), "another account's principal");
+    // The trust grammar: no Resource, only STS actions, a Principal.
+    let parse = |s: &str| Policy::parse(s, &PolicyKind::Trust).map(|_| ()).map_err(|e| e.message);
+    let with_resource = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole", "Resource": "*"}]}"#;
+    assert_eq!(parse(with_resource), Err("Has prohibited field Resource".to_owned()));
+    let s3_action =
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject"}]}"#;
+    assert_eq!(
+        parse(s3_action),
+        Err("AssumeRole policy may only specify STS AssumeRole actions.".to_owned())
+    );
+    let no_principal = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole"}]}"#;
+    assert_eq!(parse(no_principal), Err("Missing required field Principal".to_owned()));
+}
