@@ -164,18 +164,28 @@ pub fn sse_headers(args: &RunArgs, put: bool) -> anyhow::Result<http::HeaderMap>
 /// The SSE-C key of this run (one for PUT and GET).
 static SSE_C_KEY: std::sync::OnceLock<bytes::Bytes> = std::sync::OnceLock::new();
 
-/// This process's command line with the `--secret-key` value hidden.
+/// Options whose values are credentials, never written to results.
+const SECRET_OPTIONS: [&str; 2] = ["--secret-key", "--session-token"];
+
+/// This process's command line with the `--secret-key` and `--session-token` values hidden.
 pub fn redacted_command_line() -> String {
+    redact(std::env::args())
+}
+
+fn redact(argv: impl Iterator<Item = String>) -> String {
     let mut hide_next = false;
-    let args = std::env::args().map(|a| {
-        let shown = if a.starts_with("--secret-key=") {
-            "--secret-key=<secret>".to_owned()
+    let args = argv.map(|a| {
+        let inline = SECRET_OPTIONS
+            .iter()
+            .find(|o| a.strip_prefix(*o).is_some_and(|rest| rest.starts_with('=')));
+        let shown = if let Some(option) = inline {
+            format!("{option}=<secret>")
         } else if hide_next {
             "<secret>".to_owned()
         } else {
             a.clone()
         };
-        hide_next = a == "--secret-key";
+        hide_next = SECRET_OPTIONS.contains(&a.as_str());
         shown
     });
     args.collect::<Vec<_>>().join(" ")
@@ -225,6 +235,25 @@ impl std::fmt::Display for Size {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_are_hidden_in_recorded_command_lines() {
+        let argv = [
+            "bench",
+            "--secret-key",
+            "S1",
+            "--session-token=T1",
+            "--session-token",
+            "T2",
+            "--secret-key=S2",
+            "run",
+        ];
+        let shown = redact(argv.iter().map(|s| s.to_string()));
+        assert_eq!(
+            shown,
+            "bench --secret-key <secret> --session-token=<secret> --session-token <secret> --secret-key=<secret> run"
+        );
+    }
 
     #[test]
     fn sizes_parse_and_print() {
