@@ -442,11 +442,12 @@ def test_permissions_boundary_removes_an_action(srv, scheme):
         boundary = iam.create_policy(PolicyName=user_name("boundary"), PolicyDocument=doc(
             {"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"}))["Policy"]["Arn"]
         iam.put_user_permissions_boundary(UserName=name, PermissionsBoundary=boundary)
-        assert iam.get_user(UserName=name)["User"].get("PermissionsBoundary", {}).get("PermissionsBoundaryArn") in (None, boundary)
+        assert iam.get_user(UserName=name)["User"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary
         assert user_s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"b"
         assert_s3_error(user_s3.put_object, Bucket=bucket, Key="after", Body=b"x", code="AccessDenied", status=403)
         assert_iam_error(iam.delete_policy, PolicyArn=boundary, code="DeleteConflict", status=409)
         iam.delete_user_permissions_boundary(UserName=name)
+        assert "PermissionsBoundary" not in iam.get_user(UserName=name)["User"]
         user_s3.put_object(Bucket=bucket, Key="after", Body=b"x")
         # A role's boundary applies to its sessions.
         role, role_arn = make_role(iam, trust(account_id(srv, scheme)), doc(S3_ALL),

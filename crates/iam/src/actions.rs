@@ -153,32 +153,11 @@ impl Ctx<'_> {
 
     /// [`Ctx::authorize`] with extra condition keys (e.g. `iam:PolicyARN`).
     pub fn authorize_with(&self, action: &str, resource: &str, keys: &[(&str, &str)]) -> Result<(), IamError> {
-        let action = format!("iam:{action}");
-        if keys.is_empty() {
-            return auth::authorize(&self.caller, &self.identity, &action, resource, &self.context);
-        }
-        let mut context = self.context.clone();
-        for (k, v) in keys {
-            context.insert(k, v);
-        }
-        auth::authorize(&self.caller, &self.identity, &action, resource, &context)
-    }
-
-    /// [`Ctx::authorize`] with a multi-valued condition key (e.g. `aws:TagKeys`).
-    pub fn authorize_multi(&self, action: &str, resource: &str, key: &str, values: &[&str]) -> Result<(), IamError> {
-        let mut context = self.context.clone();
-        context.insert_multi(key, values);
-        auth::authorize(
-            &self.caller,
-            &self.identity,
-            &format!("iam:{action}"),
-            resource,
-            &context,
-        )
+        self.authorize_tagged(action, resource, keys, &[])
     }
 
     /// [`Ctx::authorize_with`] plus `aws:TagKeys` (when tags are given), for
-    /// actions that tag what they create or change.
+    /// actions that tag (or untag) what they create or change.
     pub fn authorize_tagged(
         &self,
         action: &str,
@@ -186,6 +165,10 @@ impl Ctx<'_> {
         keys: &[(&str, &str)],
         tag_keys: &[&str],
     ) -> Result<(), IamError> {
+        let action = format!("iam:{action}");
+        if keys.is_empty() && tag_keys.is_empty() {
+            return auth::authorize(&self.caller, &self.identity, &action, resource, &self.context);
+        }
         let mut context = self.context.clone();
         for (k, v) in keys {
             context.insert(k, v);
@@ -193,13 +176,7 @@ impl Ctx<'_> {
         if !tag_keys.is_empty() {
             context.insert_multi("aws:TagKeys", tag_keys);
         }
-        auth::authorize(
-            &self.caller,
-            &self.identity,
-            &format!("iam:{action}"),
-            resource,
-            &context,
-        )
+        auth::authorize(&self.caller, &self.identity, &action, resource, &context)
     }
 
     pub fn svc_root_arn(&self) -> String {

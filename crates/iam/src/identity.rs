@@ -162,12 +162,7 @@ impl Resolver {
             let secret = strongbox_crypto::session_secret(&self.root_key, access_key);
             return Ok(Zeroizing::new(secret.as_bytes().to_vec()));
         }
-        let cred = self
-            .meta
-            .get_credential(access_key)
-            .await?
-            .filter(|c| c.active)
-            .ok_or(IdentityError::UnknownAccessKey)?;
+        let cred = self.active_credential(access_key).await?;
         strongbox_crypto::open_secret(&self.root_key, CREDENTIAL_PURPOSE, &cred.secret_sealed)
             .map_err(|e| IdentityError::Internal(format!("opening the secret of {access_key}: {e}")))
     }
@@ -232,13 +227,17 @@ impl Resolver {
         })
     }
 
-    async fn long_term(&self, access_key: &str) -> Result<Principal, IdentityError> {
-        let cred = self
-            .meta
+    /// A long-term key that exists and is active.
+    async fn active_credential(&self, access_key: &str) -> Result<strongbox_meta::Credential, IdentityError> {
+        self.meta
             .get_credential(access_key)
             .await?
             .filter(|c| c.active)
-            .ok_or(IdentityError::UnknownAccessKey)?;
+            .ok_or(IdentityError::UnknownAccessKey)
+    }
+
+    async fn long_term(&self, access_key: &str) -> Result<Principal, IdentityError> {
+        let cred = self.active_credential(access_key).await?;
         let Some(user) = cred.user_name else {
             return Ok(Principal::AccountRoot {
                 account: cred.account_id,

@@ -5,7 +5,7 @@
 use crate::actions::{Ctx, Reply};
 use crate::error::{Subject, refused};
 use crate::inline::Owner;
-use crate::params::{self, EXISTING_NAME_MAX, Page};
+use crate::params::{self, EXISTING_NAME_MAX, Page, Params};
 use crate::xml::{Xml, url_encode};
 use crate::{IamError, ids};
 use strongbox_meta::{IamRole, Tag, limits, policy_chars};
@@ -58,14 +58,15 @@ fn description(cx: &Ctx<'_>) -> Result<Option<String>, IamError> {
     Ok(d.map(str::to_owned))
 }
 
-/// `Tags.member.N.Key` / `.Value` (or `prefix`), in order, validated as AWS.
-pub(crate) fn tags_param(cx: &Ctx<'_>, prefix: &str) -> Result<Vec<Tag>, IamError> {
+/// `Tags.member.N.Key` / `.Value` (or `prefix`), in order, validated as AWS
+/// (IAM's tagging calls and STS session tags share these rules); callers apply their quota.
+pub(crate) fn tags_param(params: &Params, prefix: &str) -> Result<Vec<Tag>, IamError> {
     let mut tags: Vec<Tag> = Vec::new();
     for n in 1.. {
-        let Some(key) = cx.params.get(&format!("{prefix}.member.{n}.Key")) else {
+        let Some(key) = params.get(&format!("{prefix}.member.{n}.Key")) else {
             break;
         };
-        let value = cx.params.get(&format!("{prefix}.member.{n}.Value")).unwrap_or("");
+        let value = params.get(&format!("{prefix}.member.{n}.Value")).unwrap_or("");
         if key.is_empty() || key.chars().count() > 128 || key.to_ascii_lowercase().starts_with("aws:") {
             return Err(IamError::invalid(
                 &format!("tags.{n}.member.key"),
@@ -90,6 +91,12 @@ pub(crate) fn tags_param(cx: &Ctx<'_>, prefix: &str) -> Result<Vec<Tag>, IamErro
             value: value.to_owned(),
         });
     }
+    Ok(tags)
+}
+
+/// A role's tags: [`tags_param`] within the role quota.
+fn role_tags(cx: &Ctx<'_>) -> Result<Vec<Tag>, IamError> {
+    let tags = tags_param(&cx.params, "Tags")?;
     if tags.len() > limits::ROLE_TAGS {
         return Err(IamError::LimitExceeded(
             "The number of tags has reached the maximum limit.".into(),
@@ -123,7 +130,7 @@ pub(crate) async fn create_role(cx: &Ctx<'_>) -> Reply {
         .required("AssumeRolePolicyDocument", "assumeRolePolicyDocument")?;
     let boundary = boundary_param(cx)?;
     let arn = cx.role_arn(path, name);
-    let tags = tags_param(cx, "Tags")?;
+    let tags = role_tags(cx)?;
     let request_tags: Vec<(String, String)> = tags
         .iter()
         .map(|t| (format!("aws:RequestTag/{}", t.key), t.value.clone()))
@@ -169,12 +176,7 @@ fn role_xml(x: &mut Xml, tag: &str, r: &IamRole, boundary: Option<&str>) {
         .text("AssumeRolePolicyDocument", &url_encode(&r.trust_policy))
         .opt("Description", r.description.as_deref())
         .number("MaxSessionDuration", u64::from(r.max_session_s));
-    if let Some(arn) = boundary {
-        x.open("PermissionsBoundary")
-            .text("PermissionsBoundaryType", "PermissionsPolicy")
-            .text("PermissionsBoundaryArn", arn)
-            .close("PermissionsBoundary");
-    }
+    x.boundary(boundary);
     if !r.tags.is_empty() {
         tags_xml(x, &r.tags);
     }
@@ -301,7 +303,7 @@ pub(crate) async fn delete_role(cx: &Ctx<'_>) -> Reply {
 
 pub(crate) async fn tag_role(cx: &Ctx<'_>) -> Reply {
     let name = role_name(cx)?;
-    let tags = tags_param(cx, "Tags")?;
+    let tags = role_tags(cx)?;
     let keys: Vec<&str> = tags.iter().map(|t| t.key.as_str()).collect();
     let request_tags: Vec<(String, String)> = tags
         .iter()
@@ -334,7 +336,7 @@ pub(crate) async fn untag_role(cx: &Ctx<'_>) -> Reply {
         .map_while(|n| cx.params.get(&format!("TagKeys.member.{n}")).map(str::to_owned))
         .collect();
     let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-    cx.authorize_multi("UntagRole", &cx.role_resource(name).await?, "aws:TagKeys", &key_refs)?;
+    cx.authorize_tagged("UntagRole", &cx.role_resource(name).await?, &[], &key_refs)?;
     let mut role = existing_role(cx, name).await?;
     role.tags
         .retain(|t| !keys.iter().any(|k| k.eq_ignore_ascii_case(&t.key)));

@@ -8,7 +8,7 @@ use crate::identity::{self, SessionClaims, SessionOf};
 use crate::params::Params;
 use crate::xml::{Xml, iso8601};
 use crate::{IamError, IamRequest, IamService, ids, mfa};
-use strongbox_meta::{MfaOwner, Tag, policy_chars};
+use strongbox_meta::{MfaOwner, policy_chars};
 use strongbox_policy::{
     Authorization, ContextKeys, NamedPolicy, Policy, PolicyKind, Principal, PrincipalFacts, RequestFacts, evaluate,
     policy_allows,
@@ -227,38 +227,6 @@ fn list_param(params: &Params, prefix: &str, field: &str) -> Vec<String> {
         .collect()
 }
 
-fn session_tags(cx: &StsCtx<'_>) -> Result<Vec<Tag>, IamError> {
-    let mut tags: Vec<Tag> = Vec::new();
-    for n in 1.. {
-        let Some(key) = cx.params.get(&format!("Tags.member.{n}.Key")) else {
-            break;
-        };
-        let value = cx.params.get(&format!("Tags.member.{n}.Value")).unwrap_or("");
-        if key.is_empty() || key.chars().count() > 128 || value.chars().count() > 256 {
-            return Err(IamError::invalid(
-                &format!("tags.{n}.member.key"),
-                Some(key),
-                "Member must have length less than or equal to 128",
-            ));
-        }
-        if tags.iter().any(|t| t.key.eq_ignore_ascii_case(key)) {
-            return Err(IamError::InvalidInput(
-                "Duplicate tag keys found. Please note that Tag keys are case insensitive.".into(),
-            ));
-        }
-        tags.push(Tag {
-            key: key.to_owned(),
-            value: value.to_owned(),
-        });
-    }
-    if tags.len() > MAX_SESSION_TAGS {
-        return Err(IamError::ValidationError(
-            "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50".into(),
-        ));
-    }
-    Ok(tags)
-}
-
 async fn assume_role(cx: &StsCtx<'_>) -> Result<String, IamError> {
     let role_arn = cx.params.required("RoleArn", "roleArn")?.to_owned();
     crate::params::arn("roleArn", &role_arn)?;
@@ -318,7 +286,12 @@ async fn assume_role(cx: &StsCtx<'_>) -> Result<String, IamError> {
             "Member must have length between 2 and 1224",
         ));
     }
-    let tags = session_tags(cx)?;
+    let tags = crate::roles::tags_param(&cx.params, "Tags")?;
+    if tags.len() > MAX_SESSION_TAGS {
+        return Err(IamError::ValidationError(
+            "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50".into(),
+        ));
+    }
     let transitive = list_param(&cx.params, "TransitiveTagKeys", "");
     let transitive: Vec<String> = if transitive.is_empty() {
         (1..)

@@ -44,8 +44,13 @@ pub(crate) async fn get_user(cx: &Ctx<'_>) -> Reply {
     };
     cx.authorize("GetUser", &cx.user_resource(&name).await?)?;
     let user = existing_user(cx, &name).await?;
+    let boundary = cx
+        .meta()
+        .permissions_boundary(cx.account(), strongbox_meta::Entity::User(&user.name))
+        .await?
+        .map(|(arn, _)| arn);
     let mut x = Xml::new();
-    x.user("User", &user);
+    x.user_with_boundary("User", &user, boundary.as_deref());
     Ok(Some(x.finish()))
 }
 

@@ -62,13 +62,29 @@ impl Xml {
     }
 
     pub fn user(&mut self, tag: &str, u: &IamUser) -> &mut Self {
+        self.user_with_boundary(tag, u, None)
+    }
+
+    /// A user with its permissions boundary (GetUser shows it, lists do not).
+    pub fn user_with_boundary(&mut self, tag: &str, u: &IamUser, boundary: Option<&str>) -> &mut Self {
         self.open(tag)
             .text("Path", &u.path)
             .text("UserName", &u.name)
             .text("UserId", &u.user_id)
             .text("Arn", &u.arn)
-            .date("CreateDate", u.created_ms)
-            .close(tag)
+            .date("CreateDate", u.created_ms);
+        self.boundary(boundary).close(tag)
+    }
+
+    /// `<PermissionsBoundary>` of a user or role, when it has one.
+    pub fn boundary(&mut self, arn: Option<&str>) -> &mut Self {
+        if let Some(arn) = arn {
+            self.open("PermissionsBoundary")
+                .text("PermissionsBoundaryType", "PermissionsPolicy")
+                .text("PermissionsBoundaryArn", arn)
+                .close("PermissionsBoundary");
+        }
+        self
     }
 
     pub fn group(&mut self, tag: &str, g: &IamGroup) -> &mut Self {
