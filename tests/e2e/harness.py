@@ -292,16 +292,28 @@ def aws_executable() -> str:
 class AwsCli:
     """Runs `aws ...` against one server over one scheme."""
 
-    def __init__(self, server: StrongboxServer, scheme: str):
+    def env(self) -> dict:
+        env = self.server.aws_env()
+        if self.credentials:
+            env.update(AWS_ACCESS_KEY_ID=self.credentials["AccessKeyId"],
+                       AWS_SECRET_ACCESS_KEY=self.credentials["SecretAccessKey"])
+            if self.credentials.get("SessionToken"):
+                env["AWS_SESSION_TOKEN"] = self.credentials["SessionToken"]
+        return env
+
+    def __init__(self, server: StrongboxServer, scheme: str, credentials: dict | None = None):
+        """`credentials`: STS-shaped (AccessKeyId, SecretAccessKey, SessionToken)
+        to run as instead of the account root."""
         self.server = server
         self.scheme = scheme
+        self.credentials = credentials
 
     def __call__(self, *args: str, check: bool = True, timeout: float = 180) -> subprocess.CompletedProcess:
         cmd = [aws_executable(), *args, "--endpoint-url", self.server.endpoint(self.scheme)]
         if self.scheme == "https":
             cmd += ["--ca-bundle", str(self.server.cert_path)]
         result = subprocess.run(
-            cmd, env=self.server.aws_env(), capture_output=True, text=True, timeout=timeout,
+            cmd, env=self.env(), capture_output=True, text=True, timeout=timeout,
             stdin=subprocess.DEVNULL,
         )
         if check and result.returncode != 0:

@@ -8,6 +8,8 @@ revocation by deleting a role's policy or by aws:TokenIssueTime."""
 
 import base64
 import json
+import os
+import subprocess
 import struct
 import time
 import zlib
@@ -21,7 +23,7 @@ import zxingcpp
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from harness import REGION, AwsCli, StrongboxServer
+from harness import REGION, AwsCli, StrongboxServer, server_binary
 from s3util import assert_s3_error, delete_bucket_quietly, unique_bucket
 from test_accounts import create_account
 from test_iam import assert_iam_error, doc, iam_client, new_user, user_name
@@ -224,6 +226,75 @@ def test_role_session_in_s3_with_session_policy_and_bucket_policy(srv, scheme):
         # Deleting the role ends its sessions.
         iam.delete_role(RoleName=role)
         assert_s3_error(rs3.list_objects_v2, Bucket=bucket, code="InvalidToken", status=400)
+    finally:
+        delete_bucket_quietly(client(srv, "s3", "http"), bucket)
+
+
+def test_role_session_with_sse_kms_through_s3_and_the_kms_api(srv, scheme, tmp_path):
+    iam = client(srv, "iam", scheme)
+    s3 = client(srv, "s3", scheme)
+    acct = account_id(srv, scheme)
+    key_id = client(srv, "kms", scheme).create_key(Description="for role sessions")["KeyMetadata"]["KeyId"]
+    kms_use = {"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt", "kms:Encrypt"], "Resource": "*"}
+    role, role_arn = make_role(iam, trust(acct), doc(S3_ALL, kms_use))
+    sts = client(srv, "sts", scheme)
+    bucket = unique_bucket("rolekms")
+    s3.create_bucket(Bucket=bucket)
+    try:
+        creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="kms-user")["Credentials"]
+        rs3 = from_creds(srv, "s3", scheme, creds)
+        put = rs3.put_object(Bucket=bucket, Key="secret", Body=b"role data",
+                             ServerSideEncryption="aws:kms", SSEKMSKeyId=key_id)
+        assert put["ServerSideEncryption"] == "aws:kms" and put["SSEKMSKeyId"].endswith(key_id)
+        assert rs3.get_object(Bucket=bucket, Key="secret")["Body"].read() == b"role data"
+        # awscli with the session's credentials on the KMS API itself.
+        cli = AwsCli(srv, scheme, credentials=creds)
+        plain = tmp_path / "plain.bin"
+        plain.write_bytes(b"via the kms api")
+        blob = tmp_path / "blob.bin"
+        blob.write_bytes(base64.b64decode(json.loads(cli(
+            "kms", "encrypt", "--key-id", key_id, "--plaintext", f"fileb://{plain}", "--output", "json",
+        ).stdout)["CiphertextBlob"]))
+        back = json.loads(cli("kms", "decrypt", "--ciphertext-blob", f"fileb://{blob}", "--output", "json").stdout)
+        assert base64.b64decode(back["Plaintext"]) == b"via the kms api" and back["KeyId"].endswith(key_id)
+        # A session policy without kms actions leaves the session S3 only:
+        # SSE-KMS writes and reads are refused, as the KMS API is.
+        s3_only = from_creds(srv, "s3", scheme, sts.assume_role(
+            RoleArn=role_arn, RoleSessionName="s3-only", Policy=doc(S3_ALL))["Credentials"])
+        assert_s3_error(s3_only.put_object, Bucket=bucket, Key="k2", Body=b"x", ServerSideEncryption="aws:kms",
+                        SSEKMSKeyId=key_id, code="AccessDenied", status=403)
+        assert_s3_error(s3_only.get_object, Bucket=bucket, Key="secret", code="AccessDenied", status=403)
+        s3_only.put_object(Bucket=bucket, Key="plain", Body=b"sse-s3 still works")
+        code, status, message = error_of(from_creds(srv, "kms", scheme, sts.assume_role(
+            RoleArn=role_arn, RoleSessionName="s3-only", Policy=doc(S3_ALL))["Credentials"]).encrypt,
+            KeyId=key_id, Plaintext=b"x")
+        assert (code, status) == ("AccessDeniedException", 400)
+        assert f"arn:aws:sts::{acct}:assumed-role/{role}/s3-only" in message
+        # Every key use is audited as the role session, with the role as issuer.
+        out = subprocess.run([str(server_binary()), "audit", "kms", "--data-dir", str(srv.data_dir), "--key", key_id],
+                             capture_output=True, text=True, timeout=60, cwd=srv.log_dir,
+                             env={k: v for k, v in os.environ.items() if not k.startswith("STRONGBOX_")})
+        assert out.returncode == 0, out.stderr
+        events = [json.loads(line) for line in out.stdout.splitlines()]
+        via_s3 = [e for e in events if e["userIdentity"].get("invokedBy") == "s3.amazonaws.com"
+                  and e["userIdentity"]["arn"].endswith("/kms-user")]
+        assert {e["eventName"] for e in via_s3} >= {"GenerateDataKey", "Decrypt"}, events
+        who = via_s3[0]["userIdentity"]
+        assert who["type"] == "AssumedRole" and who["accessKeyId"] == creds["AccessKeyId"]
+        assert who["sessionContext"]["sessionIssuer"]["arn"] == role_arn
+        denied = [e for e in events if e["userIdentity"]["arn"].endswith("/s3-only")]
+        assert denied and all(e["errorCode"] == "AccessDeniedException" for e in denied)
+        # An expired session is refused by KMS with its own code; a tampered one is unknown.
+        short = sts.assume_role(RoleArn=role_arn, RoleSessionName="short-kms", DurationSeconds=SHORT)["Credentials"]
+        raw = bytearray(base64.b64decode(short["SessionToken"]))
+        raw[len(raw) // 2] ^= 1
+        tampered = dict(short, SessionToken=base64.b64encode(bytes(raw)).decode())
+        assert error_of(from_creds(srv, "kms", scheme, tampered).encrypt, KeyId=key_id,
+                        Plaintext=b"x")[:2] == ("UnrecognizedClientException", 400)
+        time.sleep(SHORT + 1)
+        late = AwsCli(srv, scheme, credentials=short)("kms", "encrypt", "--key-id", key_id, "--plaintext",
+                                                      f"fileb://{plain}", check=False)
+        assert late.returncode != 0 and "ExpiredTokenException" in late.stderr, late.stderr
     finally:
         delete_bucket_quietly(client(srv, "s3", "http"), bucket)
 

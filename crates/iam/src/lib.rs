@@ -18,7 +18,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod groups;
-pub mod identity;
+pub use strongbox_identity as identity;
 mod ids;
 mod inline;
 mod managed;

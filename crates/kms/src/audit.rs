@@ -13,6 +13,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use strongbox_identity::SessionClaims;
+use strongbox_policy::Principal;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -201,29 +203,62 @@ pub(crate) fn event(
 
 fn user_identity(caller: &KmsCaller) -> Value {
     let mut id = Map::new();
-    match &caller.user {
-        None => {
-            id.insert("type".into(), "Root".into());
-            id.insert("principalId".into(), caller.account.as_str().into());
-            id.insert("arn".into(), caller.account.root_arn().into());
-        }
-        Some(user) => {
-            id.insert("type".into(), "IAMUser".into());
-            id.insert("principalId".into(), user.user_id.clone().into());
-            id.insert("arn".into(), user.arn.clone().into());
-        }
-    }
-    id.insert("accountId".into(), caller.account.as_str().into());
+    let account = caller.account.as_str();
+    let principal = &caller.identity.principal;
+    let kind = match principal {
+        Principal::AssumedRole { .. } => "AssumedRole",
+        Principal::User { .. } => "IAMUser",
+        Principal::AccountRoot { .. } | Principal::Anonymous => "Root",
+    };
+    id.insert("type".into(), kind.into());
+    id.insert("principalId".into(), principal.userid().into_owned().into());
+    id.insert("arn".into(), caller.arn().into());
+    id.insert("accountId".into(), account.into());
     if let Some(key) = &caller.access_key_id {
         id.insert("accessKeyId".into(), key.clone().into());
     }
-    if let Some(user) = &caller.user {
-        id.insert("userName".into(), user.name.clone().into());
+    if let Principal::User { name, .. } = principal {
+        id.insert("userName".into(), name.clone().into());
+    }
+    if let Some(session) = &caller.identity.session {
+        id.insert("sessionContext".into(), session_context(principal, account, session));
     }
     if let Some(service) = &caller.via_service {
         id.insert("invokedBy".into(), service.clone().into());
     }
     Value::Object(id)
+}
+
+/// CloudTrail's `sessionContext` of temporary credentials: who issued the
+/// session (a role, for AssumeRole) and when, and whether MFA was used.
+fn session_context(principal: &Principal, account: &str, session: &SessionClaims) -> Value {
+    let created =
+        OffsetDateTime::from_unix_timestamp(session.issued_ms.div_euclid(1000)).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let mut context = json!({
+        "attributes": {
+            "creationDate": format_time(created),
+            "mfaAuthenticated": if session.mfa_ms.is_some() { "true" } else { "false" },
+        }
+    });
+    if let (
+        Principal::AssumedRole {
+            role_name,
+            role_id,
+            role_arn,
+            ..
+        },
+        Some(map),
+    ) = (principal, context.as_object_mut())
+    {
+        map.insert(
+            "sessionIssuer".into(),
+            json!({"type": "Role", "principalId": role_id, "arn": role_arn, "accountId": account, "userName": role_name}),
+        );
+    }
+    if let (Some(source), Some(map)) = (&session.source_identity, context.as_object_mut()) {
+        map.insert("sourceIdentity".into(), source.clone().into());
+    }
+    context
 }
 
 /// `2026-01-02T03:04:05Z`, CloudTrail's `eventTime`.

@@ -1,18 +1,15 @@
 //! Who is calling: SigV4 authentication (credential scope service `kms`)
-//! against the stored, sealed secret of the access key, as the IAM endpoint
-//! does it, with AWS KMS's error codes. The result is the [`KmsCaller`] every
+//! of a long-term key or STS temporary credentials (with their session
+//! token), resolved by `strongbox-identity` as for every other protocol,
+//! with AWS KMS's error codes. The result is the [`KmsCaller`] every
 //! operation is authorized and audited with.
 use crate::{Kms, KmsCaller, KmsError, KmsRequest};
 use std::time::SystemTime;
-use strongbox_meta::CREDENTIAL_PURPOSE;
+use strongbox_identity::{IdentityError, Resolver, add_principal_keys, now_ms};
 use strongbox_sigv4::{Request, SigV4Error, parse_authorization, verify_parsed};
 
 /// Verifies the request's signature and returns who signed it.
 pub(crate) async fn authenticate(kms: &Kms, req: &KmsRequest<'_>) -> Result<KmsCaller, KmsError> {
-    if req.headers.contains_key("x-amz-security-token") {
-        // No temporary credentials are issued, so no session token can be valid.
-        return Err(KmsError::UnrecognizedClient);
-    }
     let Some(value) = req.headers.get(http::header::AUTHORIZATION) else {
         return Err(KmsError::MissingAuthenticationToken);
     };
@@ -26,40 +23,49 @@ pub(crate) async fn authenticate(kms: &Kms, req: &KmsRequest<'_>) -> Result<KmsC
             auth.service
         )));
     }
-    let meta = &kms.inner.meta;
-    let cred = meta
-        .get_credential(&auth.access_key)
-        .await?
-        .filter(|c| c.active)
-        .ok_or(KmsError::UnrecognizedClient)?;
-    let secret = strongbox_crypto::open_secret(&kms.inner.root_key, CREDENTIAL_PURPOSE, &cred.secret_sealed)
-        .map_err(|e| KmsError::internal(format!("opening the secret of {}: {e}", cred.access_key)))?;
+    let resolver = Resolver::new(kms.inner.meta.clone(), kms.inner.root_key.clone());
+    let secret = resolver.secret(&auth.access_key).await.map_err(identity_error)?;
     let parts = Request {
         method: req.method,
         uri: req.uri,
         headers: req.headers,
     };
     verify_parsed(&parts, &auth, req.body, &secret, SystemTime::now()).map_err(signature_error)?;
-    let user = match &cred.user_name {
-        None => None,
-        Some(name) => Some(
-            meta.get_user(cred.account_id.as_str(), name)
-                .await?
-                // The user is gone (a key cannot outlive its user, but a race can get here).
-                .ok_or(KmsError::UnrecognizedClient)?,
-        ),
-    };
     let header = |n: &str| req.headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let token = match req.headers.get("x-amz-security-token") {
+        None => None,
+        Some(v) => Some(v.to_str().map_err(|_| KmsError::UnrecognizedClient)?),
+    };
+    let identity = resolver
+        .caller(&auth.access_key, token, now_ms())
+        .await
+        .map_err(identity_error)?;
+    let account = identity
+        .principal
+        .account()
+        .cloned()
+        .ok_or_else(|| KmsError::internal("an authenticated caller without an account"))?;
+    let mut context = req.context.clone();
+    add_principal_keys(&identity, now_ms(), &mut context);
     Ok(KmsCaller {
-        account: cred.account_id,
-        user,
-        access_key_id: Some(cred.access_key),
+        account,
+        identity,
+        access_key_id: Some(auth.access_key.clone()),
         source_ip: req.context.get("aws:SourceIp").and_then(|v| v.first()).cloned(),
         user_agent: header("user-agent"),
         request_id: req.request_id.to_owned(),
         via_service: None,
-        context: req.context.clone(),
+        context,
     })
+}
+
+fn identity_error(e: IdentityError) -> KmsError {
+    match e {
+        IdentityError::UnknownAccessKey | IdentityError::InvalidToken => KmsError::UnrecognizedClient,
+        IdentityError::ExpiredToken => KmsError::ExpiredToken,
+        IdentityError::Meta(m) => KmsError::internal(m),
+        IdentityError::Internal(m) => KmsError::internal(m),
+    }
 }
 
 fn signature_error(e: SigV4Error) -> KmsError {

@@ -5,8 +5,9 @@
 //!   except that a principal of another account also needs its own IAM
 //!   policies to allow;
 //! * the key policy allows the caller's account (`arn:aws:iam::ACCT:root`):
-//!   the account root is allowed, and its IAM users when their identity
-//!   policies allow;
+//!   the account root is allowed, and its IAM users and role sessions when
+//!   their identity policies allow (within their permissions boundary and
+//!   session policies);
 //! * otherwise refused. The account root has no way around its key policies.
 //!
 //! Operations without a key (CreateKey, ListKeys, ListAliases,
@@ -15,7 +16,8 @@
 //! account. Every decision goes through `strongbox_policy::evaluate`; an
 //! unreadable policy is an internal error, never an allow.
 use crate::{KmsCaller, KmsError};
-use strongbox_meta::KmsKeyRecord;
+use strongbox_identity::{Resolver, add_principal_keys, now_ms};
+use strongbox_meta::{KmsKeyRecord, NamedDocument};
 use strongbox_policy::{
     Authorization, ContextKeys, NamedPolicy, Policy, PolicyKind, PrincipalFacts, RequestFacts, Verdict, evaluate,
 };
@@ -26,38 +28,50 @@ pub(crate) type Extra = Vec<(String, Vec<String>)>;
 /// The name decisions and logs give a key policy.
 const KEY_POLICY: &str = "key policy";
 
-/// The caller's identity policies, parsed (none for the account root).
+/// The caller's policies, parsed: identity policies (none for the account
+/// root), its permissions boundary and, for role sessions, session policies.
+#[derive(Default)]
 pub(crate) struct Identity {
     policies: Vec<(String, Policy)>,
+    boundary: Option<(String, Policy)>,
+    session: Vec<(String, Policy)>,
 }
 
 impl Identity {
     pub async fn load(kms: &crate::Kms, caller: &KmsCaller) -> Result<Identity, KmsError> {
-        let Some(user) = &caller.user else {
-            return Ok(Identity { policies: Vec::new() });
+        let docs = Resolver::new(kms.inner.meta.clone(), kms.inner.root_key.clone())
+            .policies(&caller.identity)
+            .await
+            .map_err(|e| KmsError::internal(format!("loading the caller's policies: {e}")))?;
+        let parse = |d: NamedDocument| match Policy::parse(&d.document, &PolicyKind::Identity) {
+            Ok(p) => Ok((d.name, p)),
+            // Fail closed: skipping an unreadable policy could skip a Deny.
+            Err(e) => Err(KmsError::internal(format!("stored policy {} is invalid: {e}", d.name))),
         };
-        let documents = kms
-            .inner
-            .meta
-            .user_policies(caller.account.as_str(), &user.name)
-            .await?;
-        let policies = documents
-            .into_iter()
-            .map(|d| match Policy::parse(&d.document, &PolicyKind::Identity) {
-                Ok(p) => Ok((d.name, p)),
-                // Fail closed: skipping an unreadable policy could skip a Deny.
-                Err(e) => Err(KmsError::internal(format!("stored policy {} is invalid: {e}", d.name))),
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(Identity { policies })
+        Ok(Identity {
+            policies: docs.identity.into_iter().map(parse).collect::<Result<_, _>>()?,
+            boundary: docs.boundary.map(parse).transpose()?,
+            session: docs.session.into_iter().map(parse).collect::<Result<_, _>>()?,
+        })
     }
 
     fn named(&self) -> Vec<NamedPolicy<'_>> {
-        self.policies
-            .iter()
-            .map(|(name, policy)| NamedPolicy { name, policy })
-            .collect()
+        named(&self.policies)
     }
+
+    fn boundary(&self) -> Option<NamedPolicy<'_>> {
+        self.boundary
+            .as_ref()
+            .map(|(name, policy)| NamedPolicy { name, policy })
+    }
+
+    fn session(&self) -> Vec<NamedPolicy<'_>> {
+        named(&self.session)
+    }
+}
+
+fn named(list: &[(String, Policy)]) -> Vec<NamedPolicy<'_>> {
+    list.iter().map(|(name, policy)| NamedPolicy { name, policy }).collect()
 }
 
 /// The condition keys of one decision: the request's, the principal's,
@@ -65,24 +79,16 @@ impl Identity {
 /// operation's: encryption context, request alias, ...).
 pub(crate) fn context(caller: &KmsCaller, region: &str, key: Option<&KmsKeyRecord>, extra: &Extra) -> ContextKeys {
     let mut keys = caller.context.clone();
+    // The frontend has added them already (S3's gate, KMS' own auth); a
+    // caller built elsewhere still gets them, never a decision without them.
+    if keys.get("aws:PrincipalType").is_none() {
+        add_principal_keys(&caller.identity, now_ms(), &mut keys);
+    }
     let mut set = |name: &str, value: &str| {
         if keys.get(name).is_none() {
             keys.insert(name, value);
         }
     };
-    set("aws:PrincipalArn", &caller.arn());
-    set("aws:PrincipalAccount", caller.account.as_str());
-    match &caller.user {
-        None => {
-            set("aws:PrincipalType", "Account");
-            set("aws:userid", caller.account.as_str());
-        }
-        Some(user) => {
-            set("aws:PrincipalType", "User");
-            set("aws:userid", &user.user_id);
-            set("aws:username", &user.name);
-        }
-    }
     set("kms:CallerAccount", caller.account.as_str());
     if let Some(service) = &caller.via_service {
         let name = service.strip_suffix(".amazonaws.com").unwrap_or(service);
@@ -116,6 +122,9 @@ pub(crate) fn authorize_key(
     let arn = caller.arn();
     let account = caller.account.as_str();
     let named = identity.named();
+    let boundary = identity.boundary();
+    let session = identity.session();
+    let role_arn = caller.identity.principal.role_arn();
     let resource_policy = Some(NamedPolicy {
         name: KEY_POLICY,
         policy: &key_policy,
@@ -123,7 +132,7 @@ pub(crate) fn authorize_key(
     let decide = |principal_arn: &str, identity: &[NamedPolicy<'_>], owner: Option<&str>| {
         evaluate(&Authorization {
             facts: RequestFacts {
-                principal: principal(principal_arn, account),
+                principal: principal(principal_arn, account, role_arn),
                 action,
                 resource: &key.arn,
                 context,
@@ -131,8 +140,8 @@ pub(crate) fn authorize_key(
             identity_policies: identity,
             resource_policy,
             resource_owner: owner,
-            permissions_boundary: None,
-            session_policies: &[],
+            permissions_boundary: boundary,
+            session_policies: &session,
         })
     };
     // Without an owner every caller counts as another account's: allowed only
@@ -141,7 +150,7 @@ pub(crate) fn authorize_key(
     // the whole rule for the account root and for other accounts.
     let verdict = decide(&arn, &named, None);
     let verdict = match verdict {
-        Verdict::ImplicitDeny if caller.user.is_some() && key.account_id == caller.account => {
+        Verdict::ImplicitDeny if caller.is_iam_principal() && key.account_id == caller.account => {
             // A user the key policy names itself needs no identity policy.
             decide(&arn, &[], Some(account))
         }
@@ -165,7 +174,7 @@ pub(crate) fn authorize_key(
         }
         Verdict::ImplicitDeny => {
             let root = caller.account.root_arn();
-            let delegated = caller.user.is_some() && decide(&root, &[], None).is_allowed();
+            let delegated = caller.is_iam_principal() && decide(&root, &[], None).is_allowed();
             let kind = if delegated { "identity-based" } else { "resource-based" };
             Err(denied(
                 &arn,
@@ -188,9 +197,10 @@ pub(crate) fn authorize_account(
 ) -> Result<(), KmsError> {
     let arn = caller.arn();
     let named = identity.named();
+    let session = identity.session();
     let verdict = evaluate(&Authorization {
         facts: RequestFacts {
-            principal: principal(&arn, caller.account.as_str()),
+            principal: principal(&arn, caller.account.as_str(), caller.identity.principal.role_arn()),
             action,
             resource,
             context,
@@ -198,8 +208,8 @@ pub(crate) fn authorize_account(
         identity_policies: &named,
         resource_policy: None,
         resource_owner: Some(caller.account.as_str()),
-        permissions_boundary: None,
-        session_policies: &[],
+        permissions_boundary: identity.boundary(),
+        session_policies: &session,
     });
     tracing::debug!(principal = %arn, action, resource, verdict = ?verdict, "kms authorization");
     match verdict {
@@ -219,13 +229,13 @@ pub(crate) fn authorize_account(
     }
 }
 
-fn principal<'a>(arn: &'a str, account: &'a str) -> PrincipalFacts<'a> {
+fn principal<'a>(arn: &'a str, account: &'a str, role_arn: Option<&'a str>) -> PrincipalFacts<'a> {
     PrincipalFacts {
         arn: Some(arn),
         account: Some(account),
         service: None,
         canonical_user: None,
-        role_arn: None,
+        role_arn,
     }
 }
 

@@ -44,6 +44,8 @@ pub enum KmsError {
     Serialization(String),
     #[error("The security token included in the request is invalid.")]
     UnrecognizedClient,
+    #[error("The security token included in the request is expired")]
+    ExpiredToken,
     #[error("{0}")]
     InvalidSignature(String),
     #[error("{0}")]
@@ -78,6 +80,7 @@ impl KmsError {
             KmsError::UnknownOperation(_) => "UnknownOperationException",
             KmsError::Serialization(_) => "SerializationException",
             KmsError::UnrecognizedClient => "UnrecognizedClientException",
+            KmsError::ExpiredToken => "ExpiredTokenException",
             KmsError::InvalidSignature(_) => "InvalidSignatureException",
             KmsError::IncompleteSignature(_) => "IncompleteSignatureException",
             KmsError::MissingAuthenticationToken => "MissingAuthenticationTokenException",

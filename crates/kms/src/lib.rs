@@ -45,7 +45,8 @@ pub use strongbox_meta::KmsKeyState as KeyState;
 use std::path::Path;
 use std::sync::Arc;
 use strongbox_crypto::RootKey;
-use strongbox_meta::{IamUser, MetaStore};
+use strongbox_meta::MetaStore;
+use strongbox_policy::Principal;
 use strongbox_types::AccountId;
 use zeroize::Zeroizing;
 
@@ -79,8 +80,9 @@ impl Default for KmsConfig {
 pub struct KmsCaller {
     /// The caller's account.
     pub account: AccountId,
-    /// `None`: the account root.
-    pub user: Option<IamUser>,
+    /// The account root, an IAM user or a role session, with its STS
+    /// session when the credentials are temporary.
+    pub identity: strongbox_identity::Caller,
     pub access_key_id: Option<String>,
     pub source_ip: Option<String>,
     pub user_agent: Option<String>,
@@ -93,12 +95,22 @@ pub struct KmsCaller {
 }
 
 impl KmsCaller {
-    /// `arn:aws:iam::ACCOUNT:root` or the user's ARN.
+    /// `arn:aws:iam::ACCOUNT:root`, the user's ARN or the role session's
+    /// `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`.
     pub fn arn(&self) -> String {
-        match &self.user {
-            None => self.account.root_arn(),
-            Some(user) => user.arn.clone(),
-        }
+        self.identity
+            .principal
+            .arn()
+            .map_or_else(|| self.account.root_arn(), |a| a.into_owned())
+    }
+
+    /// An IAM user or role session (not the account root): the callers whose
+    /// identity policies must allow when a key policy trusts their account.
+    pub fn is_iam_principal(&self) -> bool {
+        matches!(
+            self.identity.principal,
+            Principal::User { .. } | Principal::AssumedRole { .. }
+        )
     }
 }
 

@@ -99,7 +99,7 @@ impl Admin {
             &account_id,
             "/",
             "root-account-mfa-device",
-            strongbox_iam::identity::now_ms(),
+            strongbox_identity::now_ms(),
         )
         .map_err(|e| ServerError::Meta(e.to_string()))?;
         self.meta
@@ -121,7 +121,7 @@ impl Admin {
             .ok_or_else(|| ServerError::Config(format!("no MFA device {serial}")))?;
         let seed = strongbox_crypto::open_secret(&self.root_key, strongbox_meta::MFA_SEED_PURPOSE, &device.seed_sealed)
             .map_err(|e| ServerError::Meta(format!("opening the seed of {serial}: {e}")))?;
-        let now_ms = strongbox_iam::identity::now_ms();
+        let now_ms = strongbox_identity::now_ms();
         let now_s = u64::try_from(now_ms / 1000).unwrap_or(0);
         let step = strongbox_iam::mfa::consecutive_codes(&seed, code1.trim(), code2.trim(), now_s)
             .ok_or_else(|| ServerError::Config("the codes are not two consecutive codes of this device".into()))?;

@@ -10,7 +10,7 @@ use s3s::{S3Request, S3Result, s3_error};
 use std::sync::Arc;
 use std::time::SystemTime;
 use strongbox_crypto::RootKey;
-use strongbox_iam::identity::{Caller, IdentityError, Resolver};
+use strongbox_identity::{Caller, IdentityError, Resolver, is_temporary};
 use strongbox_meta::MetaStore;
 use strongbox_policy::{Principal, Verdict};
 
@@ -75,7 +75,7 @@ impl Gate {
     /// The caller an access key (and, for temporary credentials, its session token) authenticates.
     async fn caller(&self, access_key: &str, token: Option<&str>) -> S3Result<Caller> {
         Resolver::new(Arc::clone(&self.meta), Arc::clone(&self.root_key))
-            .caller(access_key, token, strongbox_iam::identity::now_ms())
+            .caller(access_key, token, strongbox_identity::now_ms())
             .await
             .map_err(identity_error)
     }
@@ -89,7 +89,8 @@ impl S3Access for Gate {
             slot.set(&operation);
         }
         let token = security_token(cx.headers(), cx.uri())?;
-        let caller = match cx.credentials() {
+        let access_key = cx.credentials().map(|c| c.access_key.clone());
+        let caller = match access_key {
             None if token.is_some() => {
                 return Err(s3_error!(
                     InvalidToken,
@@ -100,10 +101,19 @@ impl S3Access for Gate {
                 principal: Principal::Anonymous,
                 session: None,
             },
-            Some(c) => {
-                let access_key = c.access_key.clone();
-                self.caller(&access_key, token.as_deref()).await?
+            Some(key) if operation == "PostObject" && token.is_none() && is_temporary(&key) => {
+                // A browser form carries the session token as a form field,
+                // which s3s has checked against the signed policy but not
+                // parsed yet: resolved in `post_object`. Until then the
+                // request is anonymous, and the handler refuses a form that
+                // `post_object` has not authorized.
+                cx.extensions_mut().insert(PendingFormSession(key));
+                Caller {
+                    principal: Principal::Anonymous,
+                    session: None,
+                }
             }
+            Some(key) => self.caller(&key, token.as_deref()).await?,
         };
         let mut ctx = build_context(cx, caller.principal.clone(), operation.clone());
         ctx.session = caller.session.clone();
@@ -138,6 +148,14 @@ impl S3Access for Gate {
             tracing::error!("a POST form reached its authorization without a request context");
             return Err(s3_error!(AccessDenied, "Access Denied"));
         };
+        if let Some(PendingFormSession(access_key)) = req.extensions.remove::<PendingFormSession>() {
+            let token = crate::post_form::session_token(&req.input)
+                .ok_or_else(|| s3_error!(InvalidToken, "The provided token is malformed or otherwise invalid."))?;
+            let caller = self.caller(&access_key, Some(token)).await?;
+            ctx.principal = caller.principal.clone();
+            ctx.session = caller.session.clone();
+            ctx.caller = Some(caller);
+        }
         let headers = crate::post_form::condition_headers(&req.headers, &req.input);
         let target = Target {
             bucket: Some(req.input.bucket.as_str()),
@@ -152,6 +170,11 @@ impl S3Access for Gate {
         decision
     }
 }
+
+/// A POST form signed with temporary credentials, whose session token is
+/// read from the form in [`Gate::post_object`].
+#[derive(Clone)]
+struct PendingFormSession(String);
 
 /// What a request acts on, as the gate decides it.
 #[derive(Clone, Copy)]

@@ -5,7 +5,7 @@
 use crate::context::RequestContext;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use strongbox_iam::identity::Caller;
+use strongbox_identity::Caller;
 use strongbox_meta::{BucketRecord, MetaError, MetaStore};
 use strongbox_policy::{
     Authorization, ContextKeys, NamedPolicy, Policy, PolicyKind, PrincipalFacts, RequestFacts, Verdict, evaluate,
@@ -74,7 +74,7 @@ impl Authorizer {
         let Some(account) = caller.principal.account() else {
             return Ok(CallerPolicies::default());
         };
-        let docs = strongbox_iam::identity::Resolver::new(Arc::clone(&self.meta), Arc::clone(&self.root_key))
+        let docs = strongbox_identity::Resolver::new(Arc::clone(&self.meta), Arc::clone(&self.root_key))
             .policies(caller)
             .await
             .map_err(|e| AuthzError::Identity(e.to_string()))?;

@@ -69,11 +69,11 @@ pub fn condition_keys(
 ) -> ContextKeys {
     let mut k = request_keys(&ctx.conn, headers, ctx.time, region);
     let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let caller = strongbox_iam::identity::Caller {
+    let caller = strongbox_identity::Caller {
         principal: ctx.principal.clone(),
         session: ctx.session.clone(),
     };
-    strongbox_iam::identity::add_principal_keys(&caller, strongbox_iam::identity::ms_since_epoch(ctx.time), &mut k);
+    strongbox_identity::add_principal_keys(&caller, strongbox_identity::ms_since_epoch(ctx.time), &mut k);
     set_opt(&mut k, "s3:authType", ctx.auth_type.policy_value());
     set_opt(&mut k, "s3:signatureversion", ctx.signature_version);
     set_opt(&mut k, "s3:signatureAge", ctx.signature_age_ms.map(|a| a.to_string()));

@@ -75,9 +75,9 @@ pub struct RequestContext {
     /// each key of DeleteObjects) decide with the same ones.
     pub policies: crate::authz::CallerPolicies,
     /// The authenticated caller (principal and session), for loading its policies.
-    pub caller: Option<strongbox_iam::identity::Caller>,
+    pub caller: Option<strongbox_identity::Caller>,
     /// The STS session of temporary credentials.
-    pub session: Option<std::sync::Arc<strongbox_iam::identity::SessionClaims>>,
+    pub session: Option<std::sync::Arc<strongbox_identity::SessionClaims>>,
     /// A POST form's upload was authorized on its key and form fields (the
     /// gate's `post_object` hook); a PostObject handler refuses without it.
     pub form_authorized: bool,

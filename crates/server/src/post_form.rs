@@ -11,10 +11,24 @@
 use http::{HeaderMap, HeaderName, HeaderValue};
 use s3s::S3Response;
 use s3s::dto::{ETag, PostObjectInput, PutObjectOutput};
+use s3s::post_policy::PostPolicyCondition;
 
 /// Transport headers of the POST request itself that keep their meaning
 /// (`aws:UserAgent`, `aws:Referer`, the signature date).
 const REQUEST_HEADERS: [&str; 5] = ["user-agent", "referer", "host", "x-amz-date", "date"];
+
+/// The session token of a form signed with temporary credentials: its
+/// `x-amz-security-token` field. s3s has checked every field against an
+/// exact or prefix condition of the signed policy but keeps the fields to
+/// itself, so the token is read from the exact-match condition (which then
+/// equals the field; AWS's SDKs always write one). A form whose policy only
+/// has a prefix condition for it has no token here.
+pub fn session_token(form: &PostObjectInput) -> Option<&str> {
+    form.policy.as_ref()?.conditions.iter().find_map(|c| match c {
+        PostPolicyCondition::Eq { field, value } if field == "x-amz-security-token" => Some(value.as_str()),
+        _ => None,
+    })
+}
 
 /// The headers a PUT of the same object would carry, from the form's fields.
 pub fn condition_headers(request: &HeaderMap, form: &PostObjectInput) -> HeaderMap {

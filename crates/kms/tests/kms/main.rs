@@ -14,4 +14,5 @@ mod keys;
 mod never_panics;
 mod rotation;
 mod s3;
+mod sessions;
 mod support;

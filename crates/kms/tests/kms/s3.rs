@@ -2,6 +2,7 @@
 use crate::support::*;
 use serde_json::json;
 use strongbox_kms::{EncryptionContext, KeyState, KmsError, read_events};
+use strongbox_policy::Principal;
 use strongbox_types::AccountId;
 
 fn ctx() -> EncryptionContext {
@@ -73,8 +74,12 @@ async fn the_aws_managed_s3_key_is_created_once_and_usable_only_through_s3() {
     .await
     .err("NotAuthorizedException");
     // Another account's S3 calls cannot use this account's key.
-    let mut stranger = h.s3_caller(None);
-    stranger.account = AccountId::parse(OTHER).unwrap();
+    let stranger = h.s3_caller_as(
+        Principal::AccountRoot {
+            account: AccountId::parse(OTHER).unwrap(),
+        },
+        None,
+    );
     let r = h.kms.generate_data_key(&stranger, &arn, &ctx()).await;
     assert!(matches!(r, Err(KmsError::AccessDenied(_))), "{r:?}");
 }

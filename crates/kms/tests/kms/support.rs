@@ -9,11 +9,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::SystemTime;
 use strongbox_crypto::RootKey;
+use strongbox_identity::{Caller, SessionClaims};
 use strongbox_kms::{Kms, KmsCaller, KmsConfig, KmsRequest};
 use strongbox_meta::{
     AccessKey, Account, CREDENTIAL_PURPOSE, Credential, Entity, IamStore, IamUser, MetaStore, SqliteStore,
 };
-use strongbox_policy::ContextKeys;
+use strongbox_policy::{ContextKeys, Principal};
 use strongbox_sigv4::SigningParams;
 use strongbox_types::AccountId;
 
@@ -247,9 +248,30 @@ impl Harness {
 
     /// A caller as the S3 layer builds it.
     pub fn s3_caller(&self, user: Option<IamUser>) -> KmsCaller {
+        let account = AccountId::parse(ACCOUNT).unwrap();
+        let principal = match user {
+            None => Principal::AccountRoot {
+                account: account.clone(),
+            },
+            Some(u) => Principal::User {
+                account: account.clone(),
+                name: u.name,
+                id: u.user_id,
+                arn: u.arn,
+            },
+        };
+        self.s3_caller_as(principal, None)
+    }
+
+    /// A caller as the S3 layer builds it for `principal` (with `session`
+    /// for temporary credentials).
+    pub fn s3_caller_as(&self, principal: Principal, session: Option<SessionClaims>) -> KmsCaller {
         KmsCaller {
-            account: AccountId::parse(ACCOUNT).unwrap(),
-            user,
+            account: principal.account().cloned().unwrap(),
+            identity: Caller {
+                principal,
+                session: session.map(Arc::new),
+            },
             access_key_id: Some("AKIAS3CALLER".into()),
             source_ip: Some("192.0.2.9".into()),
             user_agent: Some("boto3".into()),

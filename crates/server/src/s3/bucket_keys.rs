@@ -59,10 +59,7 @@ pub(crate) struct BucketKeys {
 }
 
 fn principal(caller: &KmsCaller) -> String {
-    caller
-        .user
-        .as_ref()
-        .map_or_else(|| caller.account.root_arn(), |u| u.arn.clone())
+    caller.arn()
 }
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {

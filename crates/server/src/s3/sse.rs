@@ -15,7 +15,6 @@ use strongbox_crypto::{DataKey, KeyProvider, RootKey, RootKeyProvider, WrappedKe
 use strongbox_engine::{ObjectKeys, SSE_S3, wrap_context};
 use strongbox_kms::{EncryptionContext, KmsCaller, KmsError};
 use strongbox_meta::{BucketEncryption, BucketRecord, EncryptionRecord};
-use strongbox_policy::Principal;
 use zeroize::Zeroizing;
 
 pub(crate) const SSE_KMS: &str = "aws:kms";
@@ -215,25 +214,16 @@ pub(crate) fn kms_error(e: KmsError) -> S3Error {
 
 /// The KMS caller S3 acts for: the request's principal, via S3.
 pub(crate) fn kms_caller(ctx: &RequestContext) -> S3Result<KmsCaller> {
-    let (account, user) = match &ctx.principal {
-        Principal::AccountRoot { account } => (account.clone(), None),
-        Principal::User { account, name, id, arn } => (
-            account.clone(),
-            Some(strongbox_meta::IamUser {
-                account_id: account.clone(),
-                name: name.clone(),
-                user_id: id.clone(),
-                path: user_path(arn, name),
-                arn: arn.clone(),
-                created_ms: 0,
-            }),
-        ),
-        // KMS has no anonymous callers: an anonymous read of an SSE-KMS object is refused.
-        _ => return Err(s3_error!(AccessDenied, "Access Denied")),
+    // KMS has no anonymous callers: an anonymous read of an SSE-KMS object is refused.
+    let Some(identity) = ctx.caller.clone() else {
+        return Err(s3_error!(AccessDenied, "Access Denied"));
+    };
+    let Some(account) = identity.principal.account().cloned() else {
+        return Err(s3_error!(AccessDenied, "Access Denied"));
     };
     Ok(KmsCaller {
         account,
-        user,
+        identity,
         access_key_id: ctx.access_key.clone(),
         source_ip: Some(ctx.conn.peer.ip().to_string()),
         user_agent: ctx.user_agent.clone(),
@@ -241,14 +231,6 @@ pub(crate) fn kms_caller(ctx: &RequestContext) -> S3Result<KmsCaller> {
         via_service: Some("s3.amazonaws.com".into()),
         context: ctx.conditions.clone(),
     })
-}
-
-/// `/a/b/` from `arn:aws:iam::ACCT:user/a/b/NAME`.
-fn user_path(arn: &str, name: &str) -> String {
-    arn.split_once(":user")
-        .map(|(_, rest)| rest.strip_suffix(name).unwrap_or(rest).to_owned())
-        .filter(|p| p.starts_with('/'))
-        .unwrap_or_else(|| "/".into())
 }
 
 /// What SSE a new object gets when the request says nothing: the bucket default.

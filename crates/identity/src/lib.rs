@@ -311,11 +311,7 @@ impl Resolver {
 }
 
 /// The default version's document of a customer or AWS managed policy.
-pub(crate) async fn managed_document(
-    meta: &dyn MetaStore,
-    account: &str,
-    arn: &str,
-) -> Result<Option<String>, MetaError> {
+pub async fn managed_document(meta: &dyn MetaStore, account: &str, arn: &str) -> Result<Option<String>, MetaError> {
     if let Some(builtin) = strongbox_meta::aws_managed_policy(arn) {
         return Ok(Some(builtin.document.to_owned()));
     }
