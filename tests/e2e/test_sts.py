@@ -366,6 +366,61 @@ def test_expired_and_tampered_tokens_and_presigned_urls(srv, scheme):
         delete_bucket_quietly(client(srv, "s3", "http"), bucket)
 
 
+def test_presigned_post_signed_with_a_role_session(srv, scheme):
+    """A browser form signed with temporary credentials carries its session
+    token as a form field (boto3 writes it into the signed policy); the form
+    acts as the role session, narrowed by its session policy, and ends with it."""
+    s3 = client(srv, "s3", scheme)
+    acct = account_id(srv, scheme)
+    iam = client(srv, "iam", scheme)
+    bucket = unique_bucket("postsess")
+    s3.create_bucket(Bucket=bucket)
+    verify = srv.verify(scheme) if scheme == "https" else None
+
+    def send(form, body=b"form body"):
+        return requests.post(form["url"], data=form["fields"], files={"file": ("f.bin", body)},
+                             verify=verify, timeout=60)
+
+    try:
+        _, role_arn = make_role(iam, trust(acct), doc(S3_ALL))
+        sts = client(srv, "sts", scheme)
+        creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="browser", DurationSeconds=SHORT + 2)["Credentials"]
+        rs3 = from_creds(srv, "s3", scheme, creds)
+        form = rs3.generate_presigned_post(bucket, "up/by-session", ExpiresIn=3600)
+        assert form["fields"]["x-amz-security-token"] == creds["SessionToken"]
+        resp = send(form)
+        assert resp.status_code == 204, resp.content
+        assert s3.get_object(Bucket=bucket, Key="up/by-session")["Body"].read() == b"form body"
+        # A changed token field no longer matches the signed policy ...
+        other = sts.assume_role(RoleArn=role_arn, RoleSessionName="other")["Credentials"]
+        forged = dict(form, fields=dict(form["fields"], **{"x-amz-security-token": other["SessionToken"]}))
+        resp = send(forged)
+        assert resp.status_code == 403 and b"Policy Condition failed" in resp.content
+        # ... and a form signed with this key but another session's token is refused.
+        mixed = client(srv, "s3", scheme, creds["AccessKeyId"], creds["SecretAccessKey"], other["SessionToken"])
+        resp = send(mixed.generate_presigned_post(bucket, "up/mixed", ExpiresIn=3600))
+        assert resp.status_code == 400 and b"<Code>InvalidToken</Code>" in resp.content
+        # Without its token field the form is refused too.
+        bare = dict(form, fields={k: v for k, v in form["fields"].items() if k != "x-amz-security-token"})
+        resp = send(bare)
+        assert resp.status_code in (400, 403)
+        assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 1
+        # A session policy that allows only reads holds for its forms.
+        read_only = from_creds(srv, "s3", scheme, sts.assume_role(
+            RoleArn=role_arn, RoleSessionName="ro",
+            Policy=doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}))["Credentials"])
+        resp = send(read_only.generate_presigned_post(bucket, "up/denied", ExpiresIn=3600))
+        assert resp.status_code == 403 and b"<Code>AccessDenied</Code>" in resp.content
+        # The form expires with its session, before its own expiration.
+        time.sleep(SHORT + 3)
+        resp = send(rs3.generate_presigned_post(bucket, "up/late", ExpiresIn=3600))
+        assert resp.status_code == 400 and b"<Code>ExpiredToken</Code>" in resp.content
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+        assert keys == ["up/by-session"]
+    finally:
+        delete_bucket_quietly(client(srv, "s3", "http"), bucket)
+
+
 def png_pixels(png: bytes):
     """A minimal PNG reader for 8-bit grayscale, filter 0 (what the server writes)."""
     assert png[:8] == b"\x89PNG\r\n\x1a\n"

@@ -103,15 +103,20 @@ impl S3Access for Gate {
             },
             Some(key) if operation == "PostObject" && token.is_none() && is_temporary(&key) => {
                 // A browser form carries the session token as a form field,
-                // which s3s has checked against the signed policy but not
-                // parsed yet: resolved in `post_object`. Until then the
-                // request is anonymous, and the handler refuses a form that
-                // `post_object` has not authorized.
-                cx.extensions_mut().insert(PendingFormSession(key));
-                Caller {
-                    principal: Principal::Anonymous,
-                    session: None,
-                }
+                // which s3s has read (and checked against the signed policy)
+                // before this check, but does not hand over.
+                let content_type = cx
+                    .headers()
+                    .get(http::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                let head = cx.extensions_mut().get::<crate::post_form::FormHead>().cloned();
+                let token = match head {
+                    Some(head) => head.field(&content_type, "x-amz-security-token").await,
+                    None => None,
+                };
+                self.caller(&key, token.as_deref()).await?
             }
             Some(key) => self.caller(&key, token.as_deref()).await?,
         };
@@ -148,14 +153,6 @@ impl S3Access for Gate {
             tracing::error!("a POST form reached its authorization without a request context");
             return Err(s3_error!(AccessDenied, "Access Denied"));
         };
-        if let Some(PendingFormSession(access_key)) = req.extensions.remove::<PendingFormSession>() {
-            let token = crate::post_form::session_token(&req.input)
-                .ok_or_else(|| s3_error!(InvalidToken, "The provided token is malformed or otherwise invalid."))?;
-            let caller = self.caller(&access_key, Some(token)).await?;
-            ctx.principal = caller.principal.clone();
-            ctx.session = caller.session.clone();
-            ctx.caller = Some(caller);
-        }
         let headers = crate::post_form::condition_headers(&req.headers, &req.input);
         let target = Target {
             bucket: Some(req.input.bucket.as_str()),
@@ -170,11 +167,6 @@ impl S3Access for Gate {
         decision
     }
 }
-
-/// A POST form signed with temporary credentials, whose session token is
-/// read from the form in [`Gate::post_object`].
-#[derive(Clone)]
-struct PendingFormSession(String);
 
 /// What a request acts on, as the gate decides it.
 #[derive(Clone, Copy)]

@@ -8,26 +8,115 @@
 //! request's own headers, which a form upload does not use for the object:
 //! trusting them would let `x-amz-server-side-encryption: aws:kms` on the
 //! request satisfy a policy while the object is stored under another mode.
+use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
+use http_body::{Body, Frame, SizeHint};
 use s3s::S3Response;
 use s3s::dto::{ETag, PostObjectInput, PutObjectOutput};
-use s3s::post_policy::PostPolicyCondition;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 /// Transport headers of the POST request itself that keep their meaning
 /// (`aws:UserAgent`, `aws:Referer`, the signature date).
 const REQUEST_HEADERS: [&str; 5] = ["user-agent", "referer", "host", "x-amz-date", "date"];
 
-/// The session token of a form signed with temporary credentials: its
-/// `x-amz-security-token` field. s3s has checked every field against an
-/// exact or prefix condition of the signed policy but keeps the fields to
-/// itself, so the token is read from the exact-match condition (which then
-/// equals the field; AWS's SDKs always write one). A form whose policy only
-/// has a prefix condition for it has no token here.
-pub fn session_token(form: &PostObjectInput) -> Option<&str> {
-    form.policy.as_ref()?.conditions.iter().find_map(|c| match c {
-        PostPolicyCondition::Eq { field, value } if field == "x-amz-security-token" => Some(value.as_str()),
-        _ => None,
-    })
+/// How much of a form body [`FormHead`] keeps: the fields before the file.
+/// A session token is about 1 KiB; a form whose token field starts later
+/// than this is refused as carrying no token.
+const FORM_HEAD_BYTES: usize = 64 * 1024;
+
+/// The first bytes of a multipart form body, copied as s3s reads them.
+///
+/// s3s checks a form's fields against its signed policy and then keeps them:
+/// neither the access check nor the `PostObject` input carries the
+/// `x-amz-security-token` field a form signed with temporary credentials
+/// needs. By the time the access check runs, s3s has read every field before
+/// the file, so they are in this copy; [`FormHead::field`] parses them with
+/// the multipart parser s3s itself uses. A parser that read the fields
+/// differently could only pick another token for the same access key, and a
+/// token is accepted only for the key it was issued with.
+#[derive(Clone, Default)]
+pub struct FormHead(Arc<Mutex<Vec<u8>>>);
+
+impl FormHead {
+    /// `body`, copying its first [`FORM_HEAD_BYTES`] into this head.
+    pub fn tap<B>(&self, body: B) -> FormTap<B> {
+        FormTap {
+            inner: body,
+            head: self.clone(),
+        }
+    }
+
+    /// The value of the form field `name` (case-insensitive, as s3s and
+    /// AWS match form fields) among the fields read so far, before the file.
+    pub async fn field(&self, content_type: &str, name: &str) -> Option<String> {
+        let mime: mime::Mime = content_type.parse().ok()?;
+        let boundary = s3s_multipart::Boundary::new(mime.get_param(mime::BOUNDARY)?.as_str().as_bytes()).ok()?;
+        let head = Bytes::from(self.0.lock().ok()?.clone());
+        let stream = futures::stream::iter([Ok::<_, s3s_multipart::Error>(head)]);
+        let mut parser = s3s_multipart::Multipart::new(stream, &boundary, FORM_HEAD_BYTES);
+        let mut found = None;
+        loop {
+            let mut part = parser.next_part().await.ok()??;
+            let mut part_name = None;
+            while let Some(h) = part.next_header().await.ok()? {
+                if h.name.eq_ignore_ascii_case("content-disposition") {
+                    part_name = s3s_multipart::parse_content_disposition(h.value)
+                        .and_then(|cd| cd.name)
+                        .and_then(|n| std::str::from_utf8(n).ok())
+                        .map(str::to_owned);
+                }
+            }
+            let part_name = part_name?;
+            if part_name.eq_ignore_ascii_case("file") {
+                return found;
+            }
+            let mut value = Vec::new();
+            while let Some(chunk) = part.next_data().await.ok()? {
+                value.extend_from_slice(&chunk);
+            }
+            if part_name.eq_ignore_ascii_case(name) {
+                // s3s keeps the last of repeated fields; so does this.
+                found = Some(String::from_utf8(value).ok()?);
+            }
+        }
+    }
+}
+
+/// A request body that copies its first bytes into a [`FormHead`].
+pub struct FormTap<B> {
+    inner: B,
+    head: FormHead,
+}
+
+impl<B> Body for FormTap<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let this = &mut *self;
+        let frame = Pin::new(&mut this.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(f))) = &frame
+            && let Some(data) = f.data_ref()
+            && let Ok(mut head) = this.head.0.lock()
+        {
+            let room = FORM_HEAD_BYTES.saturating_sub(head.len());
+            head.extend_from_slice(data.get(..room).unwrap_or(data));
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// The headers a PUT of the same object would carry, from the form's fields.
@@ -236,5 +325,43 @@ mod tests {
         let h = condition_headers(&request, &form);
         assert_eq!(h.get("x-amz-server-side-encryption").unwrap(), "aws:kms");
         assert_eq!(h.get("x-amz-tagging").unwrap(), "a=1");
+    }
+
+    fn form(fields: &[(&str, &str)]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--XyZ\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+            );
+        }
+        body.extend_from_slice(b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\n");
+        body.extend_from_slice(b"x-amz-security-token=in-the-file\r\n--XyZ--\r\n");
+        body
+    }
+
+    async fn token_of(body: Vec<u8>) -> Option<String> {
+        use http_body_util::BodyExt;
+        let head = FormHead::default();
+        let mut tap = head.tap(http_body_util::Full::new(Bytes::from(body)));
+        while tap.frame().await.is_some() {}
+        head.field("multipart/form-data; boundary=XyZ", "x-amz-security-token")
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_form_field_is_read_from_the_copied_head_as_s3s_reads_it() {
+        let t = token_of(form(&[("key", "k"), ("X-Amz-Security-Token", "tok"), ("policy", "p")])).await;
+        assert_eq!(t.as_deref(), Some("tok"));
+        // Repeated: the last one, as s3s keeps it.
+        let t = token_of(form(&[("x-amz-security-token", "a"), ("x-amz-security-token", "b")])).await;
+        assert_eq!(t.as_deref(), Some("b"));
+        // Only fields before the file count; the file's bytes are not a field.
+        assert_eq!(token_of(form(&[("key", "k")])).await, None);
+        // A token that starts beyond the copied head is not found.
+        let pad = "p".repeat(FORM_HEAD_BYTES);
+        assert_eq!(
+            token_of(form(&[("x-ignore-pad", &pad), ("x-amz-security-token", "late")])).await,
+            None
+        );
     }
 }

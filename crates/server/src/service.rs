@@ -78,11 +78,19 @@ impl Outer {
         req.extensions_mut().insert(RequestId(request_id.clone()));
         req.extensions_mut().insert(op.clone());
         let stall = self.limits.body_timeout;
-        let resp = match self
-            .s3
-            .call(req.map(|b| s3s::Body::http_body(StallGuard::new(b, stall))))
-            .await
-        {
+        // A form's fields (its session token) as s3s reads them: see FormHead.
+        let form_head = facts.post_form.then(crate::post_form::FormHead::default);
+        if let Some(head) = &form_head {
+            req.extensions_mut().insert(head.clone());
+        }
+        let req = req.map(|b| {
+            let b = StallGuard::new(b, stall);
+            match &form_head {
+                Some(head) => s3s::Body::http_body(head.tap(b)),
+                None => s3s::Body::http_body(b),
+            }
+        });
+        let resp = match self.s3.call(req).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(request_id, error = %e, "s3 service failed");
