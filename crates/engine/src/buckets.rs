@@ -12,6 +12,7 @@ impl Engine {
             tags: None,
             policy: None,
             encryption: None,
+            versioning: None,
         };
         match self.meta.create_bucket(&record).await? {
             CreateBucket::Created => Ok(()),

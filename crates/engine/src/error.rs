@@ -9,6 +9,14 @@ pub enum EngineError {
     NoSuchBucket,
     #[error("The specified key does not exist.")]
     NoSuchKey,
+    #[error("The specified version does not exist.")]
+    NoSuchVersion,
+    /// The version asked for is a delete marker: by its id (`by_version`,
+    /// S3's 405) or as the key's latest version (S3's 404 NoSuchKey).
+    #[error("delete marker {version_id}")]
+    DeleteMarker { version_id: String, by_version: bool },
+    #[error("{0}")]
+    InvalidBucketState(String),
     #[error("The requested bucket name is not available.")]
     BucketAlreadyExists(AccountId),
     #[error("Your previous request to create the named bucket succeeded and you already own it.")]

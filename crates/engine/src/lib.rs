@@ -19,6 +19,7 @@ mod objects;
 mod stage;
 mod stream;
 mod tags;
+mod versions;
 
 pub use checksum::ChecksumAlgorithm;
 pub use error::{BoxError, EngineError, Result};
@@ -27,8 +28,9 @@ pub use list::{ListPage, ListQuery};
 pub use multipart::{CompletePart, PartsPage, UploadsPage, UploadsQuery};
 pub use objects::PutOptions;
 pub use stream::{ByteStream, Digests, first_frame_checked};
-pub use strongbox_meta::Expect;
+pub use strongbox_meta::{Expect, NULL_VERSION};
 pub use tags::{validate_bucket_tags, validate_object_tags};
+pub use versions::{Deleted, VersionsPage, VersionsQuery, valid_version_id};
 
 use std::sync::Arc;
 use strongbox_blob::BlobStore;
@@ -43,8 +45,6 @@ pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 pub const MAX_PARTS: u32 = 10_000;
 /// User-defined metadata limit: keys plus values in UTF-8 bytes, as AWS.
 pub const MAX_USER_METADATA: usize = 2048;
-/// Version id of every object until versioning exists.
-pub const NULL_VERSION: &str = "null";
 
 /// The S3 engine; cheap to clone.
 #[derive(Clone)]

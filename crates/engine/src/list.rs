@@ -115,7 +115,7 @@ pub(crate) fn common_prefix<'k>(prefix: &str, delimiter: &str, key: &'k str) -> 
 
 /// The smallest byte string greater than every string starting with `p`
 /// (None when there is none, i.e. `p` is empty or all 0xFF).
-fn successor(p: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn successor(p: &[u8]) -> Option<Vec<u8>> {
     let mut s = p.to_vec();
     while let Some(last) = s.pop() {
         if last < 0xFF {

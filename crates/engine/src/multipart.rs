@@ -269,7 +269,14 @@ impl Engine {
         if chosen.iter().rev().skip(1).any(|p| p.size < MIN_PART_SIZE) {
             return Err(EngineError::EntityTooSmall);
         }
-        let record = assemble(&upload, &chosen)?;
+        let mut record = assemble(&upload, &chosen)?;
+        // The version id comes with completion, as S3's; the parts were
+        // sealed under the null version before it existed.
+        let version_id = self.version_for(&self.bucket(bucket).await?)?;
+        if version_id != NULL_VERSION {
+            record.doc.sealed_version = Some(NULL_VERSION.to_owned());
+            record.version_id = version_id;
+        }
         let (old, all_parts) = match self.meta.complete_upload(upload_id, &record, expect).await? {
             // A concurrent duplicate of this request won the race.
             None => return self.completed_before(bucket, key, upload_id, requested).await,
@@ -440,7 +447,9 @@ fn assemble(upload: &UploadRecord, parts: &[PartRecord]) -> Result<ObjectRecord>
                 })
                 .collect(),
             upload_id: Some(upload.upload_id.clone()),
+            sealed_version: None,
         },
+        delete_marker: false,
     })
 }
 

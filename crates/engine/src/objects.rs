@@ -1,7 +1,7 @@
 use crate::checksum::ChecksumAlgorithm;
 use crate::stage;
 use crate::stream::{self, ByteStream, Digests, Owner, SegmentPlan};
-use crate::{Engine, EngineError, MAX_PUT_SIZE, MAX_USER_METADATA, NULL_VERSION, ObjectKeys, Result, now_ms};
+use crate::{Engine, EngineError, MAX_PUT_SIZE, MAX_USER_METADATA, ObjectKeys, Result, now_ms};
 use bytes::Bytes;
 use futures::Stream;
 use std::ops::Range;
@@ -72,13 +72,16 @@ impl Engine {
         E: Into<crate::error::BoxError>,
     {
         opts.validate()?;
-        self.bucket(bucket).await?;
+        let record = self.bucket(bucket).await?;
+        // The bucket's versioning state as the request starts decides the
+        // version id, which the chunks' associated data binds.
+        let version_id = self.version_for(&record)?;
         // Fail fast before reading the body; the commit checks again atomically.
         self.check_expect(bucket, key.as_str(), &opts.expect).await?;
         let identity = ObjectIdentity {
             bucket,
             key: key.as_str(),
-            version: NULL_VERSION,
+            version: &version_id,
             part: 0,
         };
         let staged = stage::stage(
@@ -105,7 +108,7 @@ impl Engine {
         let record = ObjectRecord {
             bucket: bucket.to_owned(),
             key: key.to_string(),
-            version_id: NULL_VERSION.into(),
+            version_id,
             size: digests.size,
             etag: etag.clone(),
             last_modified_ms: now_ms(),
@@ -126,7 +129,9 @@ impl Engine {
                     data,
                 }],
                 upload_id: None,
+                sealed_version: None,
             },
+            delete_marker: false,
         };
         self.commit_object(record, &opts.expect).await
     }
@@ -207,19 +212,9 @@ impl Engine {
         let owner = Owner {
             bucket: object.bucket.clone(),
             key: object.key.clone(),
-            version: object.version_id.clone(),
+            version: object.sealed_version().to_owned(),
         };
         stream::read_range(self.blobs.clone(), Arc::new(keys), owner, segments, range)
-    }
-
-    /// Deletes the object if present; deleting a missing key succeeds, as in S3.
-    pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<()> {
-        self.bucket(bucket).await?;
-        if let Some(old) = self.meta.delete_object(bucket, key).await? {
-            self.release(old.blob_ids().map(str::to_owned).collect::<Vec<_>>())
-                .await;
-        }
-        Ok(())
     }
 
     /// Copies `source` to a new object: decrypted and re-encrypted under a
@@ -245,13 +240,23 @@ impl Engine {
         .await
     }
 
-    pub async fn set_object_tags(&self, bucket: &str, key: &str, tags: Vec<Tag>) -> Result<()> {
+    /// Sets the tags of one version (`None`: the current object).
+    pub async fn set_object_tags(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        tags: Vec<Tag>,
+    ) -> Result<()> {
         crate::validate_object_tags(&tags)?;
-        if self.meta.set_object_tags(bucket, key, &tags).await? {
+        if self.meta.set_object_tags(bucket, key, version_id, &tags).await? {
             Ok(())
         } else {
-            self.bucket(bucket).await?;
-            Err(EngineError::NoSuchKey)
+            // Why not: no bucket, no such version, or a delete marker.
+            self.object_version(bucket, key, version_id)
+                .await
+                .map(|_| ())
+                .and(Err(EngineError::NoSuchKey))
         }
     }
 }

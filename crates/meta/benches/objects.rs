@@ -164,6 +164,7 @@ async fn populate(store: &Arc<SqliteStore>, keys: u64) {
             tags: None,
             policy: None,
             encryption: None,
+            versioning: None,
         };
         store.create_bucket(&bucket).await.unwrap();
     }
@@ -228,7 +229,9 @@ fn object(bucket: &str, key: &str) -> ObjectRecord {
                 data: None,
             }],
             upload_id: None,
+            sealed_version: None,
         },
+        delete_marker: false,
     }
 }
 

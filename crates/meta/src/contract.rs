@@ -46,7 +46,9 @@ fn object(bucket: &str, key: &str, blob: &str) -> ObjectRecord {
                 ..Default::default()
             }],
             upload_id: None,
+            sealed_version: None,
         },
+        delete_marker: false,
     }
 }
 
@@ -59,6 +61,7 @@ fn bucket(name: &str) -> BucketRecord {
         tags: None,
         policy: None,
         encryption: None,
+        versioning: None,
     }
 }
 
@@ -110,6 +113,7 @@ async fn buckets(s: &dyn MetaStore) {
         tags: None,
         policy: None,
         encryption: None,
+        versioning: None,
     };
     assert_eq!(s.create_bucket(&b).await.ok(), Some(CreateBucket::Created));
     assert_eq!(
@@ -247,12 +251,12 @@ async fn objects_and_listing(s: &dyn MetaStore) {
         key: "x".into(),
         value: "y".into(),
     }];
-    assert_eq!(s.set_object_tags("b2", "b", &tags).await.ok(), Some(true));
+    assert_eq!(s.set_object_tags("b2", "b", None, &tags).await.ok(), Some(true));
     assert_eq!(
         s.get_object("b2", "b").await.ok().flatten().map(|o| o.doc.tags),
         Some(tags)
     );
-    assert_eq!(s.set_object_tags("b2", "missing", &[]).await.ok(), Some(false));
+    assert_eq!(s.set_object_tags("b2", "missing", None, &[]).await.ok(), Some(false));
     let refs = s.referenced_blobs().await.unwrap_or_default();
     assert!(refs.contains("blob2") && !refs.contains("blob1"));
 }
@@ -288,7 +292,7 @@ async fn inline_objects(s: &dyn MetaStore) {
         key: "t".into(),
         value: "v".into(),
     }];
-    assert_eq!(s.set_object_tags("inl", "k", &tags).await.ok(), Some(true));
+    assert_eq!(s.set_object_tags("inl", "k", None, &tags).await.ok(), Some(true));
     assert_eq!(
         inline_data(s.get_object("inl", "k").await.ok().flatten()),
         Some(b"one".to_vec()),

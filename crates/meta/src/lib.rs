@@ -140,14 +140,41 @@ pub trait MetaStore: IamStore + KmsStore + Send + Sync + 'static {
     /// Sets or (with `None`) resets the default encryption; false when the bucket does not exist.
     async fn set_bucket_encryption(&self, name: &str, encryption: Option<&BucketEncryption>) -> Result<bool>;
 
-    /// Inserts or replaces the object if `expect` holds; returns the record it replaced.
+    /// Sets the versioning configuration; false when the bucket does not exist.
+    async fn set_bucket_versioning(&self, name: &str, versioning: &BucketVersioning) -> Result<bool>;
+
+    /// Adds `object` (a version or a delete marker) as the key's latest
+    /// version if `expect` holds of the current object. A [`NULL_VERSION`]
+    /// record replaces the key's null version wherever it is in the stack
+    /// (unversioned and suspended writes); any other id is a new version.
+    /// Returns the null version it replaced.
     async fn put_object(&self, object: &ObjectRecord, expect: &Expect) -> Result<Written<Option<ObjectRecord>>>;
+    /// The current object: the latest version, unless that is a delete marker.
     async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>>;
-    async fn delete_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>>;
-    /// Returns false when the object does not exist.
-    async fn set_object_tags(&self, bucket: &str, key: &str, tags: &[Tag]) -> Result<bool>;
-    /// Objects of `bucket` in byte order of the key within `range`, at most `limit`.
+    /// One version by id, or (`None`) the latest one, delete markers included.
+    async fn get_version(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<Option<ObjectRecord>>;
+    /// Removes one version (or delete marker) for good; the next newest
+    /// becomes the latest. Returns what it removed.
+    async fn delete_version(&self, bucket: &str, key: &str, version_id: &str) -> Result<Option<ObjectRecord>>;
+    /// Removes the null version: the whole object of an unversioned bucket.
+    async fn delete_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>> {
+        self.delete_version(bucket, key, NULL_VERSION).await
+    }
+    /// Sets the tags of one version (`None`: the current object); false when
+    /// there is no such version, or it is a delete marker.
+    async fn set_object_tags(&self, bucket: &str, key: &str, version_id: Option<&str>, tags: &[Tag]) -> Result<bool>;
+    /// Current objects of `bucket` (no delete markers) in byte order of the key within `range`, at most `limit`.
     async fn scan_objects(&self, bucket: &str, range: &KeyRange, limit: usize) -> Result<Vec<ObjectSummary>>;
+    /// Versions and delete markers of `bucket` within `range`, by key and
+    /// newest first within a key, at most `limit`; with `after`, the scan
+    /// starts after that version of its key (an unknown version id: after the key).
+    async fn scan_versions(
+        &self,
+        bucket: &str,
+        range: &KeyRange,
+        after: Option<&VersionCursor>,
+        limit: usize,
+    ) -> Result<Vec<VersionSummary>>;
 
     async fn create_upload(&self, upload: &UploadRecord) -> Result<()>;
     async fn get_upload(&self, upload_id: &str) -> Result<Option<UploadRecord>>;

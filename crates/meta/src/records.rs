@@ -44,6 +44,36 @@ pub struct BucketRecord {
     pub policy: Option<String>,
     /// Default encryption; `None` means SSE-S3, every bucket's default.
     pub encryption: Option<BucketEncryption>,
+    /// `None` until versioning is first configured (a bucket never returns to unversioned).
+    pub versioning: Option<BucketVersioning>,
+}
+
+/// A bucket's versioning state (PutBucketVersioning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketVersioning {
+    /// Enabled, or Suspended (writes get the null version again).
+    pub enabled: bool,
+    /// MFA Delete: version deletes and versioning changes need `x-amz-mfa`.
+    #[serde(default)]
+    pub mfa_delete: bool,
+}
+
+/// How a bucket places new versions, from its [`BucketRecord::versioning`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersioningState {
+    Unversioned,
+    Enabled,
+    Suspended,
+}
+
+impl BucketRecord {
+    pub fn versioning_state(&self) -> VersioningState {
+        match self.versioning {
+            None => VersioningState::Unversioned,
+            Some(v) if v.enabled => VersioningState::Enabled,
+            Some(_) => VersioningState::Suspended,
+        }
+    }
 }
 
 /// A bucket's default encryption rule (S3 allows exactly one rule).
@@ -149,14 +179,24 @@ pub struct ObjectDoc {
     /// answered with this object instead of NoSuchUpload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upload_id: Option<String>,
+    /// The version id the chunks' associated data binds, when it is not the
+    /// record's own: a multipart upload's parts are sealed before the object
+    /// has a version id (under the null version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_version: Option<String>,
 }
+
+/// The version id of objects written while a bucket is unversioned or suspended.
+pub const NULL_VERSION: &str = "null";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectRecord {
     pub bucket: String,
     pub key: String,
-    /// `null` until versioning exists.
+    /// [`NULL_VERSION`], or the opaque id the engine gave this version.
     pub version_id: String,
+    /// A delete marker: no bytes, `size` 0; as the latest version it hides the key.
+    pub delete_marker: bool,
     pub size: u64,
     /// Hex MD5 (simple) or `md5-of-md5s-N` (multipart), without quotes.
     pub etag: String,
@@ -165,6 +205,11 @@ pub struct ObjectRecord {
 }
 
 impl ObjectRecord {
+    /// The version id the chunks were sealed under (see [`ObjectDoc::sealed_version`]).
+    pub fn sealed_version(&self) -> &str {
+        self.doc.sealed_version.as_deref().unwrap_or(&self.version_id)
+    }
+
     /// The blob files this object's bytes live in (inline segments have none).
     pub fn blob_ids(&self) -> impl Iterator<Item = &str> {
         self.doc
@@ -182,6 +227,26 @@ pub struct ObjectSummary {
     pub size: u64,
     pub etag: String,
     pub last_modified_ms: i64,
+}
+
+/// One version (or delete marker) in ListObjectVersions order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionSummary {
+    pub key: String,
+    pub version_id: String,
+    pub is_latest: bool,
+    pub delete_marker: bool,
+    pub size: u64,
+    pub etag: String,
+    pub last_modified_ms: i64,
+}
+
+/// Where a version scan resumes: after `version_id` within `key` (the
+/// KeyMarker/VersionIdMarker pair), then the keys after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionCursor {
+    pub key: String,
+    pub version_id: String,
 }
 
 /// A key range in UTF-8 byte order: `start` (inclusive or not) up to `end` (exclusive).

@@ -24,12 +24,12 @@ mod kms_store;
 mod objects;
 mod rotate;
 
-use objects::{drop_inline, get_object_tx, load_inline, put_object_tx};
+use objects::{delete_version_tx, get_object_tx, latest_tx, load_inline, put_object_tx, rewrite_doc_tx, version_tx};
 
 const READERS: usize = 4;
 
 /// Schema version stored in `PRAGMA user_version`. DO NOT CHANGE without a migration.
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS accounts(
@@ -44,9 +44,13 @@ CREATE TABLE IF NOT EXISTS buckets(
   created_ms INTEGER NOT NULL, tags TEXT, policy TEXT, encryption TEXT);
 CREATE INDEX IF NOT EXISTS buckets_by_owner ON buckets(owner, name);
 CREATE TABLE IF NOT EXISTS objects(
-  bucket TEXT NOT NULL, key BLOB NOT NULL, version_id TEXT NOT NULL, size INTEGER NOT NULL,
+  bucket TEXT NOT NULL, key BLOB NOT NULL, seq INTEGER NOT NULL, version_id TEXT NOT NULL,
+  latest INTEGER NOT NULL, marker INTEGER NOT NULL, size INTEGER NOT NULL,
   etag TEXT NOT NULL, last_modified_ms INTEGER NOT NULL, doc TEXT NOT NULL,
-  PRIMARY KEY(bucket, key)) WITHOUT ROWID;
+  PRIMARY KEY(bucket, key, seq DESC)) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS objects_by_version ON objects(bucket, key, version_id);
+CREATE INDEX IF NOT EXISTS objects_current ON objects(bucket, key, size, etag, last_modified_ms)
+  WHERE latest = 1 AND marker = 0;
 CREATE TABLE IF NOT EXISTS object_data(id TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS uploads(
   upload_id TEXT PRIMARY KEY, bucket TEXT NOT NULL, key BLOB NOT NULL, initiated_ms INTEGER NOT NULL,
@@ -85,7 +89,23 @@ impl SqliteStore {
                  COMMIT;",
             )?;
         }
+        // v4 -> v5: versions. The objects table's key becomes (bucket, key,
+        // seq): rebuilt in one transaction, every row the latest null version.
+        let rebuild = (1..5).contains(&version)
+            && has_column(&writer, "objects", "bucket")?
+            && !has_column(&writer, "objects", "seq")?;
+        if rebuild {
+            writer.execute_batch("BEGIN IMMEDIATE; ALTER TABLE objects RENAME TO objects_v4;")?;
+        }
         writer.execute_batch(SCHEMA)?;
+        if rebuild {
+            writer.execute_batch(
+                "INSERT INTO objects(bucket, key, seq, version_id, latest, marker, size, etag, last_modified_ms, doc) \
+                   SELECT bucket, key, 1, version_id, 1, 0, size, etag, last_modified_ms, doc FROM objects_v4;
+                 DROP TABLE objects_v4;
+                 COMMIT;",
+            )?;
+        }
         writer.execute_batch(iam::SCHEMA)?;
         writer.execute_batch(kms_store::SCHEMA)?;
         // Added during v2's development, before its release: databases created
@@ -94,6 +114,7 @@ impl SqliteStore {
         // v2 -> v3: bucket default encryption.
         ensure_column(&writer, "buckets", "encryption", "TEXT")?;
         // v3 -> v4: the object_data table (inline small objects), created by SCHEMA.
+        ensure_column(&writer, "buckets", "versioning", "TEXT")?;
         writer.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         let readers = (0..READERS)
             .map(|_| open_connection(path).map(Mutex::new))
@@ -190,13 +211,20 @@ fn retry_busy<R>(mut f: impl FnMut() -> Result<R>) -> Result<R> {
     }
 }
 
-fn ensure_column(conn: &Connection, table: &str, column: &str, decl: &str) -> Result<()> {
+fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool> {
     let mut stmt = conn.prepare(&format!("PRAGMA table_info({table})"))?;
     let names = stmt.query_map([], |r| r.get::<_, String>(1))?;
     for name in names {
         if name? == column {
-            return Ok(());
+            return Ok(true);
         }
+    }
+    Ok(false)
+}
+
+fn ensure_column(conn: &Connection, table: &str, column: &str, decl: &str) -> Result<()> {
+    if has_column(conn, table, column)? {
+        return Ok(());
     }
     conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
     Ok(())
@@ -288,18 +316,20 @@ type RawBucket = (
     Option<String>,
     Option<String>,
     Option<String>,
+    Option<String>,
 );
 
-const BUCKET_COLUMNS: &str = "name, owner, region, created_ms, tags, policy, encryption";
+const BUCKET_COLUMNS: &str = "name, owner, region, created_ms, tags, policy, encryption, versioning";
 
 fn raw_bucket(row: &Row) -> rusqlite::Result<RawBucket> {
     RawBucket::try_from(row)
 }
 
 fn bucket_from_raw(raw: RawBucket) -> Result<BucketRecord> {
-    let (name, owner, region, created_ms, tags, policy, encryption) = raw;
+    let (name, owner, region, created_ms, tags, policy, encryption, versioning) = raw;
     let tags = tags.map(|t| from_json::<Vec<Tag>>(&t)).transpose()?;
     let encryption = encryption.map(|e| from_json::<BucketEncryption>(&e)).transpose()?;
+    let versioning = versioning.map(|v| from_json::<BucketVersioning>(&v)).transpose()?;
     Ok(BucketRecord {
         name,
         owner: account_id(owner)?,
@@ -308,6 +338,7 @@ fn bucket_from_raw(raw: RawBucket) -> Result<BucketRecord> {
         tags,
         policy,
         encryption,
+        versioning,
     })
 }
 
@@ -405,9 +436,10 @@ impl MetaStore for SqliteStore {
             }
             let tags = b.tags.as_ref().map(to_json).transpose()?;
             let encryption = b.encryption.as_ref().map(to_json).transpose()?;
+            let versioning = b.versioning.as_ref().map(to_json).transpose()?;
             tx.execute(
-                "INSERT INTO buckets(name, owner, region, created_ms, tags, policy, encryption) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO buckets(name, owner, region, created_ms, tags, policy, encryption, versioning) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     b.name,
                     b.owner.as_str(),
@@ -415,7 +447,8 @@ impl MetaStore for SqliteStore {
                     b.created_ms,
                     tags,
                     b.policy,
-                    encryption
+                    encryption,
+                    versioning
                 ],
             )?;
             tx.commit()?;
@@ -507,6 +540,18 @@ impl MetaStore for SqliteStore {
         .await
     }
 
+    async fn set_bucket_versioning(&self, name: &str, versioning: &BucketVersioning) -> Result<bool> {
+        let name = name.to_owned();
+        let versioning = to_json(versioning)?;
+        self.write(move |c| {
+            Ok(c.execute(
+                "UPDATE buckets SET versioning = ?2 WHERE name = ?1",
+                params![name, versioning],
+            )? == 1)
+        })
+        .await
+    }
+
     async fn put_object(&self, o: &ObjectRecord, expect: &Expect) -> Result<Written<Option<ObjectRecord>>> {
         let (o, expect) = (o.clone(), expect.clone());
         self.write_grouped(move |c| {
@@ -528,29 +573,40 @@ impl MetaStore for SqliteStore {
         })
     }
 
-    async fn delete_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>> {
-        let (bucket, key) = (bucket.to_owned(), key.to_owned());
-        self.write_grouped(move |c| {
-            let old = get_object_tx(c, &bucket, &key)?;
-            if let Some(old) = &old {
-                c.prepare_cached("DELETE FROM objects WHERE bucket = ?1 AND key = ?2")?
-                    .execute(params![bucket, key.as_bytes()])?;
-                drop_inline(c, old, None)?;
-            }
-            Ok(old)
+    async fn get_version(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<Option<ObjectRecord>> {
+        self.lookup(|c| {
+            let found = match version_id {
+                Some(v) => version_tx(c, bucket, key, v)?,
+                None => latest_tx(c, bucket, key)?,
+            };
+            let Some(mut o) = found else {
+                return Ok(None);
+            };
+            load_inline(c, &mut o)?;
+            Ok(Some(o))
         })
-        .await
     }
 
-    async fn set_object_tags(&self, bucket: &str, key: &str, tags: &[Tag]) -> Result<bool> {
+    async fn delete_version(&self, bucket: &str, key: &str, version_id: &str) -> Result<Option<ObjectRecord>> {
+        let (bucket, key, version_id) = (bucket.to_owned(), key.to_owned(), version_id.to_owned());
+        self.write_grouped(move |c| delete_version_tx(c, &bucket, &key, &version_id))
+            .await
+    }
+
+    async fn set_object_tags(&self, bucket: &str, key: &str, version_id: Option<&str>, tags: &[Tag]) -> Result<bool> {
         let (bucket, key, tags) = (bucket.to_owned(), key.to_owned(), tags.to_vec());
+        let version_id = version_id.map(str::to_owned);
         self.write(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let Some(mut obj) = get_object_tx(&tx, &bucket, &key)? else {
+            let found = match &version_id {
+                Some(v) => version_tx(&tx, &bucket, &key, v)?,
+                None => latest_tx(&tx, &bucket, &key)?,
+            };
+            let Some(mut obj) = found.filter(|o| !o.delete_marker) else {
                 return Ok(false);
             };
             obj.doc.tags = tags.clone();
-            put_object_tx(&tx, &obj)?;
+            rewrite_doc_tx(&tx, &obj)?;
             tx.commit()?;
             Ok(true)
         })
@@ -562,9 +618,10 @@ impl MetaStore for SqliteStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |c| {
             let op = if range.start_inclusive { ">=" } else { ">" };
+            // `latest = 1 AND marker = 0` selects the partial index objects_current.
             let sql = format!(
                 "SELECT key, size, etag, last_modified_ms FROM objects WHERE bucket = ?1 AND key {op} ?2 \
-                 AND (?3 IS NULL OR key < ?3) ORDER BY key LIMIT ?4"
+                 AND (?3 IS NULL OR key < ?3) AND latest = 1 AND marker = 0 ORDER BY key LIMIT ?4"
             );
             let mut stmt = c.prepare_cached(&sql)?;
             let rows = stmt.query_map(params![bucket, range.start, range.end, limit], |r| {
@@ -582,6 +639,18 @@ impl MetaStore for SqliteStore {
             .collect()
         })
         .await
+    }
+
+    async fn scan_versions(
+        &self,
+        bucket: &str,
+        range: &KeyRange,
+        after: Option<&VersionCursor>,
+        limit: usize,
+    ) -> Result<Vec<VersionSummary>> {
+        let (bucket, range, after) = (bucket.to_owned(), range.clone(), after.cloned());
+        self.read(move |c| objects::scan_versions_tx(c, &bucket, &range, after.as_ref(), limit))
+            .await
     }
 
     async fn create_upload(&self, u: &UploadRecord) -> Result<()> {

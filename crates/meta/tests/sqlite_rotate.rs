@@ -102,7 +102,9 @@ fn object(bucket: &str, key: &str, encryption: EncryptionRecord) -> ObjectRecord
                 ..Default::default()
             }],
             upload_id: None,
+            sealed_version: None,
         },
+        delete_marker: false,
     }
 }
 
@@ -204,6 +206,7 @@ async fn populated(dir: &std::path::Path) -> SqliteStore {
             tags: None,
             policy: None,
             encryption: None,
+            versioning: None,
         };
         assert_eq!(s.create_bucket(&b).await.unwrap(), CreateBucket::Created);
     }

@@ -59,6 +59,7 @@ async fn fixture() -> Fixture {
         tags: None,
         policy: None,
         encryption: None,
+        versioning: None,
     };
     store.create_bucket(&bucket).await.unwrap();
     let dek = DataKey::generate().unwrap();
@@ -106,7 +107,9 @@ fn object(key: &str, encryption: EncryptionRecord) -> ObjectRecord {
             encryption,
             segments: vec![],
             upload_id: None,
+            sealed_version: None,
         },
+        delete_marker: false,
     }
 }
 

@@ -53,15 +53,24 @@ impl SqliteStore {
 }
 
 fn object_refs(c: &Connection, inv: &mut MetaInventory) -> Result<()> {
-    let mut stmt = c.prepare("SELECT bucket, key, doc FROM objects ORDER BY bucket, key")?;
+    let mut stmt = c.prepare("SELECT bucket, key, version_id, doc FROM objects ORDER BY bucket, key, seq DESC")?;
     let rows = stmt.query_map([], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, String>(2)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Vec<u8>>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+        ))
     })?;
     for row in rows {
-        let (bucket, key, doc) = row?;
+        let (bucket, key, version, doc) = row?;
         inv.objects += 1;
         let key = key_string(key).unwrap_or_else(|e| format!("<{e}>"));
-        let owner = format!("object {bucket}/{key}");
+        let owner = if version == crate::NULL_VERSION {
+            format!("object {bucket}/{key}")
+        } else {
+            format!("object {bucket}/{key} version {version}")
+        };
         match from_json::<ObjectDoc>(&doc) {
             Ok(doc) => inv.refs.extend(doc.segments.into_iter().map(|s| StoredRef {
                 owner: owner.clone(),

@@ -117,16 +117,17 @@ fn mfa_seeds(c: &Connection, r: &mut dyn Resealer) -> Result<u64> {
     Ok(n)
 }
 
-type ObjectRow = (String, Vec<u8>, String);
+type ObjectRow = (String, Vec<u8>, i64, String);
 
-fn object_page(c: &Connection, after: Option<&(String, Vec<u8>)>) -> Result<Vec<ObjectRow>> {
-    let (bucket, key) = after.map(|(b, k)| (Some(b), Some(k))).unwrap_or_default();
+fn object_page(c: &Connection, after: Option<&(String, Vec<u8>, i64)>) -> Result<Vec<ObjectRow>> {
+    let (bucket, key, seq) = after.map(|(b, k, s)| (Some(b), Some(k), Some(*s))).unwrap_or_default();
+    // Primary-key order (bucket, key, seq DESC), resumed after the last row.
     let mut stmt = c.prepare_cached(
-        "SELECT bucket, key, doc FROM objects WHERE ?1 IS NULL OR (bucket, key) > (?1, ?2) \
-         ORDER BY bucket, key LIMIT ?3",
+        "SELECT bucket, key, seq, doc FROM objects WHERE ?1 IS NULL OR (bucket, key) > (?1, ?2) \
+         OR (bucket = ?1 AND key = ?2 AND seq < ?3) ORDER BY bucket, key, seq DESC LIMIT ?4",
     )?;
-    let rows = stmt.query_map(params![bucket, key, PAGE], |row| {
-        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+    let rows = stmt.query_map(params![bucket, key, seq, PAGE], |row| {
+        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
@@ -136,11 +137,11 @@ fn objects(c: &Connection, r: &mut dyn Resealer) -> Result<u64> {
     let mut n = 0;
     loop {
         let page = object_page(c, after.as_ref())?;
-        let Some((bucket, key, _)) = page.last() else {
+        let Some((bucket, key, seq, _)) = page.last() else {
             return Ok(n);
         };
-        after = Some((bucket.clone(), key.clone()));
-        for (bucket, key, doc) in page {
+        after = Some((bucket.clone(), key.clone(), *seq));
+        for (bucket, key, seq, doc) in page {
             let mut doc: ObjectDoc = from_json(&doc)?;
             if doc.v != RECORD_VERSION {
                 return Err(MetaError::Corrupt(format!("unknown object record version {}", doc.v)));
@@ -155,8 +156,8 @@ fn objects(c: &Connection, r: &mut dyn Resealer) -> Result<u64> {
             };
             rewrap(&mut doc.encryption, r, item)?;
             c.execute(
-                "UPDATE objects SET doc = ?3 WHERE bucket = ?1 AND key = ?2",
-                params![bucket, key, to_json(&doc)?],
+                "UPDATE objects SET doc = ?4 WHERE bucket = ?1 AND key = ?2 AND seq = ?3",
+                params![bucket, key, seq, to_json(&doc)?],
             )?;
             n += 1;
         }

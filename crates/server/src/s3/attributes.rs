@@ -38,10 +38,6 @@ impl StrongboxS3 {
         if wanted.is_empty() || wanted.iter().any(|a| !KNOWN.contains(a)) {
             return Err(s3_error!(InvalidArgument, "Invalid attribute name specified."));
         }
-        if i.version_id.as_deref().is_some_and(|v| v != "null") {
-            // No versioning yet: every object's version is "null".
-            return Err(s3_error!(InvalidArgument, "Invalid version id specified"));
-        }
         let max_parts = i.max_parts.unwrap_or(MAX_PARTS);
         if max_parts < 0 {
             return Err(s3_error!(InvalidArgument, "max-parts must be a non-negative integer"));
@@ -53,7 +49,11 @@ impl StrongboxS3 {
                 "part-number-marker must be a non-negative integer"
             ));
         }
-        let o = engine(self.engine.object(&i.bucket, &i.key).await)?;
+        let o = engine(
+            self.engine
+                .object_version(&i.bucket, &i.key, i.version_id.as_deref())
+                .await,
+        )?;
         // As HEAD: an SSE-C object is described only to the holder of its key.
         check_customer_key(&o.doc.encryption, customer.as_ref())?;
         let has = |a: &str| wanted.contains(&a);

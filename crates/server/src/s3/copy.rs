@@ -1,10 +1,11 @@
 use super::StrongboxS3;
 use super::convert::{Preconditions, engine};
+use super::s3_err;
 use crate::context::RequestContext;
 use s3s::dto::CopySource;
 use s3s::{S3Result, s3_error};
 use strongbox_engine::EngineError;
-use strongbox_meta::ObjectRecord;
+use strongbox_meta::{BucketRecord, ObjectRecord};
 
 impl StrongboxS3 {
     /// Resolves the source of CopyObject / UploadPartCopy. The gate authorized
@@ -18,7 +19,7 @@ impl StrongboxS3 {
         source: &CopySource,
         pre: &Preconditions<'_>,
         customer: Option<&super::sse::CustomerKey>,
-    ) -> S3Result<(ObjectRecord, strongbox_engine::ObjectKeys)> {
+    ) -> S3Result<(ObjectRecord, strongbox_engine::ObjectKeys, BucketRecord)> {
         let CopySource::Bucket {
             bucket,
             key,
@@ -30,17 +31,30 @@ impl StrongboxS3 {
                 "Copying from an access point is not implemented yet."
             ));
         };
-        if version_id.as_deref().is_some_and(|v| v != "null") {
-            return Err(s3_error!(InvalidArgument, "Invalid version id specified"));
-        }
         let record = engine(self.engine.bucket(bucket).await)?;
         let policy = self.bucket_policy(&record)?;
-        self.authorize_object(ctx, &record, policy.as_deref(), "s3:GetObject", key)?;
-        let src = engine(self.engine.object(bucket, key).await)?;
+        // A named source version is read with s3:GetObjectVersion, as AWS.
+        let action = if version_id.is_some() {
+            "s3:GetObjectVersion"
+        } else {
+            "s3:GetObject"
+        };
+        self.authorize_object(ctx, &record, policy.as_deref(), action, key)?;
+        // A delete marker is no copy source: AWS answers 404 (latest) or 400 (by id).
+        let src = match self.engine.object_version(bucket, key, version_id.as_deref()).await {
+            Err(EngineError::DeleteMarker { by_version: true, .. }) => {
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "The source of a copy request may not specifically refer to a delete marker by version id."
+                ));
+            }
+            Err(EngineError::DeleteMarker { .. }) => return Err(s3_err(EngineError::NoSuchKey)),
+            other => engine(other)?,
+        };
         engine(pre.check(&src, EngineError::PreconditionFailed))?;
         let keys = self
             .open_object_keys(ctx, &src.doc.encryption, &src.bucket, &src.key, customer)
             .await?;
-        Ok((src, keys))
+        Ok((src, keys, record))
     }
 }

@@ -11,6 +11,7 @@ mod multipart;
 mod objects;
 mod policy;
 pub(crate) mod sse;
+mod versioning;
 
 // For crate::fuzzing.
 pub(crate) use convert::{Preconditions, precondition_error, write_expect};
@@ -58,6 +59,9 @@ pub(crate) fn s3_err(e: EngineError) -> S3Error {
     let code = match e {
         E::NoSuchBucket => S3ErrorCode::NoSuchBucket,
         E::NoSuchKey => S3ErrorCode::NoSuchKey,
+        E::NoSuchVersion => S3ErrorCode::NoSuchVersion,
+        E::DeleteMarker { version_id, by_version } => return delete_marker_error(&version_id, by_version),
+        E::InvalidBucketState(_) => S3ErrorCode::InvalidBucketState,
         E::BucketAlreadyExists(_) => S3ErrorCode::BucketAlreadyExists,
         E::BucketAlreadyOwnedByYou => S3ErrorCode::BucketAlreadyOwnedByYou,
         E::BucketNotEmpty => S3ErrorCode::BucketNotEmpty,
@@ -88,6 +92,30 @@ pub(crate) fn s3_err(e: EngineError) -> S3Error {
         }
     };
     S3Error::with_message(code, msg)
+}
+
+/// A GET/HEAD that reached a delete marker: as the key's latest version it
+/// is 404 NoSuchKey, asked for by id 405 MethodNotAllowed (only DELETE
+/// applies to a marker); both say which marker it was.
+fn delete_marker_error(version_id: &str, by_version: bool) -> S3Error {
+    let mut err = if by_version {
+        s3_error!(
+            MethodNotAllowed,
+            "The specified method is not allowed against this resource."
+        )
+    } else {
+        s3_error!(NoSuchKey, "The specified key does not exist.")
+    };
+    let mut h = http::HeaderMap::new();
+    h.insert("x-amz-delete-marker", http::HeaderValue::from_static("true"));
+    if let Ok(v) = http::HeaderValue::from_str(version_id) {
+        h.insert("x-amz-version-id", v);
+    }
+    if by_version {
+        h.insert(http::header::ALLOW, http::HeaderValue::from_static("DELETE"));
+    }
+    err.set_headers(h);
+    err
 }
 
 /// The answer to a write that found the disk full: 503 ServiceUnavailable,
@@ -312,6 +340,27 @@ impl S3 for StrongboxS3 {
     ) -> S3Result<S3Response<DeleteBucketEncryptionOutput>> {
         context(&req)?;
         self.do_delete_bucket_encryption(req).await
+    }
+    async fn put_bucket_versioning(
+        &self,
+        req: S3Request<PutBucketVersioningInput>,
+    ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
+        context(&req)?;
+        self.do_put_bucket_versioning(req).await
+    }
+    async fn get_bucket_versioning(
+        &self,
+        req: S3Request<GetBucketVersioningInput>,
+    ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+        context(&req)?;
+        self.do_get_bucket_versioning(req).await
+    }
+    async fn list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        context(&req)?;
+        self.do_list_object_versions(req).await
     }
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
         context(&req)?;

@@ -162,7 +162,7 @@ impl StrongboxS3 {
         };
         let source_customer = customer_key!(&ctx, i, copy_source)?;
         let customer = customer_key!(&ctx, i)?;
-        let (src, source_keys) = self
+        let (src, source_keys, src_bucket) = self
             .copy_source(&ctx, &i.copy_source, &pre, source_customer.as_ref())
             .await?;
         let range = copy_range(i.copy_source_range.as_deref(), src.size)?;
@@ -189,6 +189,7 @@ impl StrongboxS3 {
                 last_modified: Some(timestamp(part.last_modified_ms)),
                 ..Default::default()
             }),
+            copy_source_version_id: super::versioning::shown_version(&src_bucket, &src.version_id),
             ..Default::default()
         };
         set_sse!(out, SseOut::of(&upload.doc.encryption));
@@ -240,6 +241,10 @@ impl StrongboxS3 {
             server_side_encryption: sse.sse,
             ssekms_key_id: sse.kms_key_id,
             bucket_key_enabled: sse.bucket_key,
+            version_id: super::versioning::shown_version(
+                &engine(self.engine.bucket(&i.bucket).await)?,
+                &rec.version_id,
+            ),
             ..Default::default()
         };
         let c = ChecksumOut::of_object(&rec);

@@ -1,5 +1,6 @@
 use super::convert::*;
 use super::sse::{SseOut, customer_key, requested_sse, set_sse};
+use super::versioning::shown_version;
 use super::{StrongboxS3, context, s3_err};
 use bytes::Bytes;
 use s3s::dto::*;
@@ -95,11 +96,19 @@ fn checksum_enabled(mode: Option<&ChecksumMode>) -> bool {
 
 impl StrongboxS3 {
     /// The object a GET or HEAD serves, once its conditional headers hold.
-    async fn readable(&self, bucket: &str, key: &str, pre: &Preconditions<'_>) -> S3Result<ObjectRecord> {
-        let o = engine(self.engine.object(bucket, key).await)?;
+    /// Also the bucket's record, for the answer's `x-amz-version-id`.
+    async fn readable(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        pre: &Preconditions<'_>,
+    ) -> S3Result<(ObjectRecord, strongbox_meta::BucketRecord)> {
+        let o = engine(self.engine.object_version(bucket, key, version_id).await)?;
         pre.check(&o, EngineError::NotModified)
             .map_err(|e| precondition_error(e, &o))?;
-        Ok(o)
+        let b = engine(self.engine.bucket(bucket).await)?;
+        Ok((o, b))
     }
 
     pub(super) async fn do_put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
@@ -157,6 +166,7 @@ impl StrongboxS3 {
         let mut out = PutObjectOutput {
             e_tag: Some(etag(&rec.etag)),
             size: i64::try_from(rec.size).ok(),
+            version_id: shown_version(&bucket, &rec.version_id),
             ..Default::default()
         };
         let sse = SseOut::of(&rec.doc.encryption);
@@ -181,7 +191,7 @@ impl StrongboxS3 {
             if_modified_since: i.if_modified_since.as_ref(),
             if_unmodified_since: i.if_unmodified_since.as_ref(),
         };
-        let o = self.readable(&i.bucket, &i.key, &pre).await?;
+        let (o, b) = self.readable(&i.bucket, &i.key, i.version_id.as_deref(), &pre).await?;
         let (range, content_range, parts_count) = plan_read(&o, i.range.as_ref(), i.part_number)?;
         let len = range.end - range.start;
         let whole = content_range.is_none();
@@ -195,6 +205,7 @@ impl StrongboxS3 {
             content_length: i64::try_from(len).ok(),
             content_range,
             parts_count,
+            version_id: shown_version(&b, &o.version_id),
             ..Default::default()
         };
         object_headers!(out, &o);
@@ -234,7 +245,7 @@ impl StrongboxS3 {
             if_modified_since: i.if_modified_since.as_ref(),
             if_unmodified_since: i.if_unmodified_since.as_ref(),
         };
-        let o = self.readable(&i.bucket, &i.key, &pre).await?;
+        let (o, b) = self.readable(&i.bucket, &i.key, i.version_id.as_deref(), &pre).await?;
         // HEAD needs no data key, but an SSE-C object is described only to the holder of its key.
         super::sse::check_customer_key(&o.doc.encryption, customer.as_ref())?;
         let (range, content_range, parts_count) = plan_read(&o, i.range.as_ref(), i.part_number)?;
@@ -243,6 +254,7 @@ impl StrongboxS3 {
             content_length: i64::try_from(range.end - range.start).ok(),
             content_range,
             parts_count,
+            version_id: shown_version(&b, &o.version_id),
             ..Default::default()
         };
         object_headers!(out, &o);
@@ -260,9 +272,14 @@ impl StrongboxS3 {
         &self,
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
-        object_key(&req.input.key)?;
-        engine(self.engine.delete_object(&req.input.bucket, &req.input.key).await)?;
-        Ok(S3Response::new(DeleteObjectOutput::default()))
+        let i = &req.input;
+        object_key(&i.key)?;
+        let done = engine(self.engine.delete(&i.bucket, &i.key, i.version_id.as_deref()).await)?;
+        Ok(S3Response::new(DeleteObjectOutput {
+            delete_marker: done.delete_marker.then_some(true),
+            version_id: done.version_id,
+            ..Default::default()
+        }))
     }
 
     pub(super) async fn do_delete_objects(
@@ -289,20 +306,34 @@ impl StrongboxS3 {
                 Err(e) => Err(e),
                 Ok(_) => match self.authorize_object(&ctx, &record, policy.as_deref(), action, &obj.key) {
                     Err(e) => Err(e),
-                    Ok(()) => self.engine.delete_object(&bucket, &obj.key).await.map_err(s3_err),
+                    Ok(()) => self
+                        .engine
+                        .delete(&bucket, &obj.key, obj.version_id.as_deref())
+                        .await
+                        .map_err(s3_err),
                 },
             };
             match result {
-                Ok(()) if quiet => {}
-                Ok(()) => deleted.push(DeletedObject {
+                Ok(_) if quiet => {}
+                // A version removed: its id (and whether it was a marker);
+                // a marker added: DeleteMarkerVersionId, as AWS.
+                Ok(done) if obj.version_id.is_some() => deleted.push(DeletedObject {
                     key: Some(obj.key),
+                    version_id: done.version_id,
+                    delete_marker: done.delete_marker.then_some(true),
+                    ..Default::default()
+                }),
+                Ok(done) => deleted.push(DeletedObject {
+                    key: Some(obj.key),
+                    delete_marker: done.delete_marker.then_some(true),
+                    delete_marker_version_id: done.version_id,
                     ..Default::default()
                 }),
                 Err(e) => errors.push(Error {
                     code: Some(e.code().as_str().to_owned()),
                     message: e.message().map(str::to_owned),
                     key: Some(obj.key),
-                    version_id: None,
+                    version_id: obj.version_id,
                 }),
             }
         }
@@ -328,7 +359,7 @@ impl StrongboxS3 {
             if_modified_since: i.copy_source_if_modified_since.as_ref(),
             if_unmodified_since: i.copy_source_if_unmodified_since.as_ref(),
         };
-        let (src, source_keys) = self
+        let (src, source_keys, src_bucket) = self
             .copy_source(&ctx, &i.copy_source, &pre, source_customer.as_ref())
             .await?;
         let replace_meta = match i.metadata_directive.as_ref().map(MetadataDirective::as_str) {
@@ -345,7 +376,14 @@ impl StrongboxS3 {
             || i.storage_class.is_some()
             || !matches!(requested, super::sse::Requested::Default { bucket_key: None })
             || i.website_redirect_location.is_some();
-        if src.bucket == i.bucket && src.key == key.as_str() && !changes_something {
+        let copies_latest = !matches!(
+            &i.copy_source,
+            CopySource::Bucket {
+                version_id: Some(_),
+                ..
+            }
+        );
+        if src.bucket == i.bucket && src.key == key.as_str() && !changes_something && copies_latest {
             return Err(s3_error!(
                 InvalidRequest,
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
@@ -402,6 +440,8 @@ impl StrongboxS3 {
         set_checksums!(result, c);
         let mut out = CopyObjectOutput {
             copy_object_result: Some(result),
+            version_id: shown_version(&bucket, &rec.version_id),
+            copy_source_version_id: shown_version(&src_bucket, &src.version_id),
             ..Default::default()
         };
         let sse = SseOut::of(&rec.doc.encryption);
@@ -417,20 +457,28 @@ impl StrongboxS3 {
         let i = req.input;
         engine(
             self.engine
-                .set_object_tags(&i.bucket, &i.key, tags_from_dto(i.tagging))
+                .set_object_tags(&i.bucket, &i.key, i.version_id.as_deref(), tags_from_dto(i.tagging))
                 .await,
         )?;
-        Ok(S3Response::new(PutObjectTaggingOutput::default()))
+        Ok(S3Response::new(PutObjectTaggingOutput {
+            version_id: i.version_id,
+        }))
     }
 
     pub(super) async fn do_get_object_tagging(
         &self,
         req: S3Request<GetObjectTaggingInput>,
     ) -> S3Result<S3Response<GetObjectTaggingOutput>> {
-        let o = engine(self.engine.object(&req.input.bucket, &req.input.key).await)?;
+        let i = &req.input;
+        let o = engine(
+            self.engine
+                .object_version(&i.bucket, &i.key, i.version_id.as_deref())
+                .await,
+        )?;
+        let b = engine(self.engine.bucket(&i.bucket).await)?;
         Ok(S3Response::new(GetObjectTaggingOutput {
             tag_set: tags_to_dto(&o.doc.tags),
-            version_id: None,
+            version_id: shown_version(&b, &o.version_id),
         }))
     }
 
@@ -438,12 +486,15 @@ impl StrongboxS3 {
         &self,
         req: S3Request<DeleteObjectTaggingInput>,
     ) -> S3Result<S3Response<DeleteObjectTaggingOutput>> {
+        let i = req.input;
         engine(
             self.engine
-                .set_object_tags(&req.input.bucket, &req.input.key, vec![])
+                .set_object_tags(&i.bucket, &i.key, i.version_id.as_deref(), vec![])
                 .await,
         )?;
-        Ok(S3Response::new(DeleteObjectTaggingOutput::default()))
+        Ok(S3Response::new(DeleteObjectTaggingOutput {
+            version_id: i.version_id,
+        }))
     }
 }
 
@@ -472,7 +523,9 @@ mod tests {
                     ..Default::default()
                 }],
                 upload_id: None,
+                sealed_version: None,
             },
+            delete_marker: false,
         }
     }
 

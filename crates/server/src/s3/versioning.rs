@@ -1,0 +1,165 @@
+//! Bucket versioning (Put/GetBucketVersioning), ListObjectVersions, and the
+//! `x-amz-version-id` every versioned answer carries.
+use super::StrongboxS3;
+use super::convert::{engine, etag, timestamp};
+use super::list::Encoder;
+use s3s::dto::*;
+use s3s::{S3Request, S3Response, S3Result, s3_error};
+use strongbox_engine::{NULL_VERSION, VersionsQuery};
+use strongbox_meta::{BucketRecord, BucketVersioning, VersioningState};
+
+const DEFAULT_MAX_KEYS: i32 = 1000;
+
+/// The `x-amz-version-id` of an answer about `version_id`: none for a bucket
+/// that never had versioning (its objects' `null` is not shown, as AWS).
+pub(super) fn shown_version(bucket: &BucketRecord, version_id: &str) -> Option<String> {
+    (version_id != NULL_VERSION || bucket.versioning_state() != VersioningState::Unversioned)
+        .then(|| version_id.to_owned())
+}
+
+impl StrongboxS3 {
+    pub(super) async fn do_put_bucket_versioning(
+        &self,
+        req: S3Request<PutBucketVersioningInput>,
+    ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
+        let i = req.input;
+        let bucket = engine(self.engine.bucket(&i.bucket).await)?;
+        let conf = i.versioning_configuration;
+        let enabled = match conf.status.as_ref().map(BucketVersioningStatus::as_str) {
+            Some("Enabled") => true,
+            Some("Suspended") => false,
+            // Only MFADelete given: the status stays (unversioned cannot be kept that way).
+            None if conf.mfa_delete.is_some() => bucket.versioning.is_some_and(|v| v.enabled),
+            _ => {
+                return Err(s3_error!(
+                    MalformedXML,
+                    "The XML you provided was not well-formed or did not validate against our published schema"
+                ));
+            }
+        };
+        let current_mfa = bucket.versioning.is_some_and(|v| v.mfa_delete);
+        let mfa_delete = match conf.mfa_delete.as_ref().map(MFADelete::as_str) {
+            None => current_mfa,
+            Some("Disabled") => false,
+            Some("Enabled") => true,
+            Some(_) => {
+                return Err(s3_error!(
+                    MalformedXML,
+                    "The XML you provided was not well-formed or did not validate against our published schema"
+                ));
+            }
+        };
+        if mfa_delete != current_mfa || current_mfa {
+            // Changing MFA Delete, and any versioning change while it is on,
+            // needs the root's MFA device (x-amz-mfa).
+            return Err(s3_error!(NotImplemented, "MFA Delete is not implemented yet."));
+        }
+        engine(
+            self.engine
+                .set_versioning(&i.bucket, BucketVersioning { enabled, mfa_delete })
+                .await,
+        )?;
+        Ok(S3Response::new(PutBucketVersioningOutput::default()))
+    }
+
+    pub(super) async fn do_get_bucket_versioning(
+        &self,
+        req: S3Request<GetBucketVersioningInput>,
+    ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+        let bucket = engine(self.engine.bucket(&req.input.bucket).await)?;
+        let out = match bucket.versioning {
+            // Never versioned: an empty configuration, as AWS.
+            None => GetBucketVersioningOutput::default(),
+            Some(v) => GetBucketVersioningOutput {
+                status: Some(BucketVersioningStatus::from_static(if v.enabled {
+                    BucketVersioningStatus::ENABLED
+                } else {
+                    BucketVersioningStatus::SUSPENDED
+                })),
+                mfa_delete: v
+                    .mfa_delete
+                    .then(|| MFADeleteStatus::from_static(MFADeleteStatus::ENABLED)),
+            },
+        };
+        Ok(S3Response::new(out))
+    }
+
+    pub(super) async fn do_list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        let i = req.input;
+        let enc = Encoder::new(i.encoding_type.as_ref())?;
+        let max = i.max_keys.unwrap_or(DEFAULT_MAX_KEYS);
+        if max < 0 {
+            return Err(s3_error!(InvalidArgument, "max-keys cannot be negative"));
+        }
+        let key_marker = i.key_marker.clone().filter(|k| !k.is_empty());
+        let version_marker = i.version_id_marker.clone().filter(|v| !v.is_empty());
+        if version_marker.is_some() && key_marker.is_none() {
+            return Err(s3_error!(
+                InvalidArgument,
+                "A version-id marker cannot be specified without a key marker."
+            ));
+        }
+        let q = VersionsQuery {
+            prefix: i.prefix.clone().unwrap_or_default(),
+            delimiter: i.delimiter.clone().filter(|d| !d.is_empty()),
+            key_marker,
+            version_id_marker: version_marker,
+            max_keys: usize::try_from(max.min(DEFAULT_MAX_KEYS)).unwrap_or(1000),
+        };
+        let page = engine(self.engine.list_versions(&i.bucket, &q).await)?;
+        let bucket = engine(self.engine.bucket(&i.bucket).await)?;
+        let owner = Some(self.owner_of(&bucket.owner).await?);
+        let (mut versions, mut markers) = (Vec::new(), Vec::new());
+        for v in page.versions {
+            if v.delete_marker {
+                markers.push(DeleteMarkerEntry {
+                    key: Some(enc.apply(v.key)),
+                    version_id: Some(v.version_id),
+                    is_latest: Some(v.is_latest),
+                    last_modified: Some(timestamp(v.last_modified_ms)),
+                    owner: owner.clone(),
+                });
+            } else {
+                versions.push(ObjectVersion {
+                    key: Some(enc.apply(v.key)),
+                    version_id: Some(v.version_id),
+                    is_latest: Some(v.is_latest),
+                    last_modified: Some(timestamp(v.last_modified_ms)),
+                    e_tag: Some(etag(&v.etag)),
+                    size: i64::try_from(v.size).ok(),
+                    storage_class: Some(ObjectVersionStorageClass::from_static(
+                        ObjectVersionStorageClass::STANDARD,
+                    )),
+                    owner: owner.clone(),
+                    ..Default::default()
+                });
+            }
+        }
+        let prefixes = page
+            .common_prefixes
+            .into_iter()
+            .map(|p| CommonPrefix {
+                prefix: Some(enc.apply(p)),
+            })
+            .collect();
+        Ok(S3Response::new(ListObjectVersionsOutput {
+            name: Some(i.bucket),
+            prefix: Some(enc.apply(q.prefix)),
+            delimiter: q.delimiter.map(|d| enc.apply(d)),
+            key_marker: Some(i.key_marker.map(|k| enc.apply(k)).unwrap_or_default()),
+            version_id_marker: Some(i.version_id_marker.unwrap_or_default()),
+            max_keys: Some(max),
+            is_truncated: Some(page.is_truncated),
+            next_key_marker: page.next_key.map(|k| enc.apply(k)),
+            next_version_id_marker: page.next_version,
+            versions: Some(versions),
+            delete_markers: Some(markers),
+            common_prefixes: Some(prefixes),
+            encoding_type: i.encoding_type,
+            ..Default::default()
+        }))
+    }
+}
