@@ -220,14 +220,13 @@ def empty_bucket(s3, bucket: str) -> None:
                 s3.abort_multipart_upload(Bucket=bucket, Key=up["Key"], UploadId=up["UploadId"])
     except ClientError:
         pass
-    keys = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-        keys += [o["Key"] for o in page.get("Contents", [])]
-    for i in range(0, len(keys), 1000):
-        s3.delete_objects(
-            Bucket=bucket,
-            Delete={"Objects": [{"Key": k} for k in keys[i : i + 1000]], "Quiet": True},
-        )
+    # Every version and delete marker (an unversioned bucket lists its objects as null versions).
+    entries = []
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        entries += [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                    for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+    for i in range(0, len(entries), 1000):
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": entries[i : i + 1000], "Quiet": True})
 
 
 def delete_bucket_quietly(s3, bucket: str) -> None:

@@ -15,6 +15,31 @@ use s3s::service::S3Service;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+/// A ListObjectVersions page is at most 1,000 entries of a few hundred bytes.
+const MAX_VERSIONS_BODY: usize = 16 * 1024 * 1024;
+
+/// ListObjectVersions in AWS's element order (see `versioning::interleave`).
+async fn interleave_versions(resp: Response<s3s::Body>, order: &[bool]) -> Response<s3s::Body> {
+    let (mut parts, body) = resp.into_parts();
+    let bytes = match http_body_util::Limited::new(body, MAX_VERSIONS_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => {
+            tracing::error!(error = %e, "ListObjectVersions body could not be read");
+            return error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "We encountered an internal error. Please try again.",
+            );
+        }
+    };
+    let body = match crate::s3::versioning::interleave(&bytes, order) {
+        Some(b) => Bytes::from(b),
+        None => bytes,
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, s3s::Body::from(body))
+}
+
 /// Error bodies larger than this are passed through undecorated.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
@@ -102,6 +127,9 @@ impl Outer {
             }
         };
         let mut resp = resp;
+        if let Some(order) = resp.extensions_mut().remove::<crate::s3::versioning::VersionOrder>() {
+            resp = interleave_versions(resp, &order.0).await;
+        }
         if is_head && resp.status() == StatusCode::OK && resp.headers().contains_key(header::CONTENT_RANGE) {
             // s3s serializes HeadObject as 200 even for a range or partNumber; AWS says 206.
             *resp.status_mut() = StatusCode::PARTIAL_CONTENT;

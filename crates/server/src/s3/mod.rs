@@ -11,7 +11,7 @@ mod multipart;
 mod objects;
 mod policy;
 pub(crate) mod sse;
-mod versioning;
+pub(crate) mod versioning;
 
 // For crate::fuzzing.
 pub(crate) use convert::{Preconditions, precondition_error, write_expect};

@@ -10,6 +10,65 @@ use strongbox_meta::{BucketRecord, BucketVersioning, VersioningState};
 
 const DEFAULT_MAX_KEYS: i32 = 1000;
 
+/// The listing order of a ListObjectVersions page: `true` for a delete
+/// marker. s3s writes all `<Version>`s and then all `<DeleteMarker>`s; AWS
+/// interleaves them in key and version order, and the outer service
+/// restores that order with [`interleave`].
+#[derive(Clone)]
+pub(crate) struct VersionOrder(pub Vec<bool>);
+
+/// Rewrites a ListVersionsResult body so its `<Version>` and
+/// `<DeleteMarker>` elements follow `order`; `None` when the body is not
+/// what s3s writes (then it is sent as it is).
+pub(crate) fn interleave(body: &[u8], order: &[bool]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(body).ok()?;
+    // Element contents are escaped XML: a literal `<Version>` only starts an element.
+    let blocks = |open: &str, close: &str| -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        while let Some(start) = text.get(at..).and_then(|t| t.find(open)).map(|i| at + i) {
+            let Some(end) = text
+                .get(start..)
+                .and_then(|t| t.find(close))
+                .map(|i| start + i + close.len())
+            else {
+                break;
+            };
+            out.push((start, end));
+            at = end;
+        }
+        out
+    };
+    let versions = blocks("<Version>", "</Version>");
+    let markers = blocks("<DeleteMarker>", "</DeleteMarker>");
+    let markers_count = order.iter().filter(|m| **m).count();
+    if versions.len() + markers.len() != order.len() || markers.len() != markers_count {
+        return None;
+    }
+    let mut spans: Vec<(usize, usize)> = versions.iter().chain(&markers).copied().collect();
+    spans.sort_unstable();
+    let (mut v, mut m) = (versions.iter(), markers.iter());
+    let mut merged = String::new();
+    for is_marker in order {
+        let (a, b) = if *is_marker { m.next()? } else { v.next()? };
+        merged.push_str(text.get(*a..*b)?);
+    }
+    let close = text.rfind("</ListVersionsResult>")?;
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (a, b) in spans {
+        out.push_str(text.get(at..a)?);
+        at = b;
+    }
+    if at > close {
+        return None;
+    }
+    out.push_str(text.get(at..close)?);
+    out.push_str(&merged);
+    out.push_str(text.get(close..)?);
+    Some(out.into_bytes())
+}
+
 /// The `x-amz-version-id` of an answer about `version_id`: none for a bucket
 /// that never had versioning (its objects' `null` is not shown, as AWS).
 pub(super) fn shown_version(bucket: &BucketRecord, version_id: &str) -> Option<String> {
@@ -113,6 +172,7 @@ impl StrongboxS3 {
         let bucket = engine(self.engine.bucket(&i.bucket).await)?;
         let owner = Some(self.owner_of(&bucket.owner).await?);
         let (mut versions, mut markers) = (Vec::new(), Vec::new());
+        let order = VersionOrder(page.versions.iter().map(|v| v.delete_marker).collect());
         for v in page.versions {
             if v.delete_marker {
                 markers.push(DeleteMarkerEntry {
@@ -145,7 +205,7 @@ impl StrongboxS3 {
                 prefix: Some(enc.apply(p)),
             })
             .collect();
-        Ok(S3Response::new(ListObjectVersionsOutput {
+        let mut resp = S3Response::new(ListObjectVersionsOutput {
             name: Some(i.bucket),
             prefix: Some(enc.apply(q.prefix)),
             delimiter: q.delimiter.map(|d| enc.apply(d)),
@@ -160,6 +220,29 @@ impl StrongboxS3 {
             common_prefixes: Some(prefixes),
             encoding_type: i.encoding_type,
             ..Default::default()
-        }))
+        });
+        resp.extensions.insert(order);
+        Ok(resp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_and_markers_are_interleaved_in_listing_order() {
+        let body = "<?xml version=\"1.0\"?><ListVersionsResult><CommonPrefixes><Prefix>p/</Prefix></CommonPrefixes>\
+            <DeleteMarker><Key>a</Key></DeleteMarker><DeleteMarker><Key>c</Key></DeleteMarker><Name>b</Name>\
+            <Version><Key>a</Key><VersionId>1</VersionId></Version><Version><Key>b</Key></Version></ListVersionsResult>";
+        let out = interleave(body.as_bytes(), &[true, false, false, true]).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "<?xml version=\"1.0\"?><ListVersionsResult><CommonPrefixes><Prefix>p/</Prefix></CommonPrefixes><Name>b</Name>\
+             <DeleteMarker><Key>a</Key></DeleteMarker><Version><Key>a</Key><VersionId>1</VersionId></Version>\
+             <Version><Key>b</Key></Version><DeleteMarker><Key>c</Key></DeleteMarker></ListVersionsResult>"
+        );
+        // A body that does not match the order is left alone.
+        assert!(interleave(body.as_bytes(), &[true, false]).is_none());
     }
 }
