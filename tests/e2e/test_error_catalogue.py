@@ -159,7 +159,7 @@ def rotate_past_the_limit(server):
 
 
 CASES = {
-    ("s3", "NotImplemented"): lambda srv, s3, b: s3_code(signed_request(srv, "http", "GET", f"/{b}", query="versions")),
+    ("s3", "NotImplemented"): lambda srv, s3, b: s3_code(signed_request(srv, "http", "GET", f"/{b}", query="lifecycle")),
     ("s3", "NotModified"): lambda srv, s3, b: s3_code(signed_request(
         srv, "http", "GET", f"/{b}/k", headers={"If-None-Match": s3.head_object(Bucket=b, Key="k")["ETag"]})),
     ("s3", "MalformedXML"): lambda srv, s3, b: s3_code(signed_request(

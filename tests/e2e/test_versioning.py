@@ -4,12 +4,15 @@ and ListObjectVersions pagination, with boto3 and the awscli over HTTP and
 HTTPS, as AWS documents them."""
 
 import json
+import time
 import xml.etree.ElementTree as ET
 from urllib.parse import quote
 
+import boto3
 import pytest
 
-from s3util import assert_s3_error, http_headers, signed_request
+from harness import AwsCli
+from s3util import assert_s3_error, http_headers, signed_request, unique_bucket
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
@@ -245,3 +248,101 @@ def test_a_versioned_bucket_with_versions_is_not_empty(s3, bucket):
     s3.delete_object(Bucket=bucket, Key="k")
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
     assert_s3_error(s3.delete_bucket, Bucket=bucket, code="BucketNotEmpty", status=409)
+
+
+def enable_root_mfa(server, account):
+    """The account root's MFA device from the admin CLI: (serial, pyotp.TOTP).
+    Enabling it uses the current 30 s step's code."""
+    import subprocess
+    import pyotp
+    from harness import server_binary
+
+    proc = subprocess.Popen(
+        [str(server_binary()), "admin", "--data-dir", str(server.data_dir), "account", "mfa", "enable", account],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = {}
+    while "URI" not in lines:
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read()
+        if ": " in line:
+            k, v = line.rstrip("\n").split(": ", 1)
+            lines[k] = v
+    totp = pyotp.TOTP(lines["Base32 seed"])
+    now = time.time()
+    _, err = proc.communicate(f"{totp.at(now - 30)}\n{totp.at(now)}\n", timeout=60)
+    assert proc.returncode == 0, err
+    return lines["Serial number"], totp
+
+
+def next_step():
+    """Sleeps into the next 30 s TOTP step (each code is accepted once)."""
+    time.sleep(30 - time.time() % 30 + 0.3)
+
+
+def test_mfa_delete_enabled_by_the_root_with_a_totp_code(server):
+    from test_accounts import create_account
+
+    acct = create_account(server, f"mfadel-{int(time.time() * 1000) % 100000}")
+    account = acct["Account id"]
+    root = server.client("https", access_key=acct["Root access key id"], secret_key=acct["Root secret access key"])
+    root_http = server.client("http", access_key=acct["Root access key id"], secret_key=acct["Root secret access key"])
+    iam = boto3.session.Session().client(
+        "iam", endpoint_url=server.endpoint("https"), region_name="us-east-1", verify=server.verify("https"),
+        aws_access_key_id=acct["Root access key id"], aws_secret_access_key=acct["Root secret access key"])
+    iam.create_user(UserName="admin")
+    iam.put_user_policy(UserName="admin", PolicyName="all", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName="admin")["AccessKey"]
+    admin = server.client("https", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+    bucket = unique_bucket("mfadelete")
+    root.create_bucket(Bucket=bucket)
+    enable(root, bucket)
+    v1 = root.put_object(Bucket=bucket, Key="k", Body=b"precious")["VersionId"]
+    serial, totp = enable_root_mfa(server, account)
+    next_step()
+    code = totp.now()
+    # An IAM user with s3:* cannot turn MFA Delete on, even with the root's code.
+    assert_s3_error(admin.put_bucket_versioning, Bucket=bucket, MFA=f"{serial} {code}",
+                    VersioningConfiguration={"Status": "Enabled", "MFADelete": "Enabled"},
+                    code="AccessDenied", status=403)
+    # x-amz-mfa is refused over HTTP.
+    assert_s3_error(root_http.put_bucket_versioning, Bucket=bucket, MFA=f"{serial} {code}",
+                    VersioningConfiguration={"Status": "Enabled", "MFADelete": "Enabled"},
+                    code="InvalidRequest", status=400)
+    # Without a code: refused.
+    err = assert_s3_error(root.put_bucket_versioning, Bucket=bucket,
+                          VersioningConfiguration={"Status": "Enabled", "MFADelete": "Enabled"},
+                          code="AccessDenied", status=403)
+    assert err["Error"]["Message"] == "Mfa Authentication must be used for this request"
+    # The root with a real code, through the awscli.
+    cli = AwsCli(server, "https", credentials={"AccessKeyId": acct["Root access key id"],
+                                               "SecretAccessKey": acct["Root secret access key"]})
+    cli("s3api", "put-bucket-versioning", "--bucket", bucket,
+        "--versioning-configuration", "Status=Enabled,MFADelete=Enabled", "--mfa", f"{serial} {code}")
+    got = root.get_bucket_versioning(Bucket=bucket)
+    assert (got["Status"], got["MFADelete"]) == ("Enabled", "Enabled")
+    # Now a version delete needs a code: none, or the one just used, is refused.
+    err = assert_s3_error(root.delete_object, Bucket=bucket, Key="k", VersionId=v1, code="AccessDenied", status=403)
+    assert err["Error"]["Message"] == "Mfa Authentication must be used for this request"
+    assert_s3_error(root.delete_object, Bucket=bucket, Key="k", VersionId=v1, MFA=f"{serial} {code}",
+                    code="AccessDenied", status=403)
+    assert_s3_error(admin.delete_objects, Bucket=bucket, Delete={"Objects": [{"Key": "k", "VersionId": v1}]},
+                    code="AccessDenied", status=403)
+    assert_s3_error(root.put_bucket_versioning, Bucket=bucket, VersioningConfiguration={"Status": "Suspended"},
+                    code="AccessDenied", status=403)
+    # A plain DELETE (a marker) and listing need none.
+    marker = admin.delete_object(Bucket=bucket, Key="k")["VersionId"]
+    assert len(admin.list_object_versions(Bucket=bucket)["Versions"]) == 1
+    assert root.get_object(Bucket=bucket, Key="k", VersionId=v1)["Body"].read() == b"precious"
+    # A fresh code allows the version delete.
+    next_step()
+    root.delete_object(Bucket=bucket, Key="k", VersionId=v1, MFA=f"{serial} {totp.now()}")
+    assert_s3_error(root.get_object, Bucket=bucket, Key="k", VersionId=v1, code="NoSuchVersion", status=404)
+    # And another turns MFA Delete off again.
+    next_step()
+    root.put_bucket_versioning(Bucket=bucket, MFA=f"{serial} {totp.now()}",
+                               VersioningConfiguration={"Status": "Enabled", "MFADelete": "Disabled"})
+    assert "MFADelete" not in root.get_bucket_versioning(Bucket=bucket) or \
+        root.get_bucket_versioning(Bucket=bucket)["MFADelete"] == "Disabled"
+    root.delete_object(Bucket=bucket, Key="k", VersionId=marker)
+    root.delete_bucket(Bucket=bucket)

@@ -15,8 +15,6 @@ pub enum EngineError {
     /// S3's 405) or as the key's latest version (S3's 404 NoSuchKey).
     #[error("delete marker {version_id}")]
     DeleteMarker { version_id: String, by_version: bool },
-    #[error("{0}")]
-    InvalidBucketState(String),
     #[error("The requested bucket name is not available.")]
     BucketAlreadyExists(AccountId),
     #[error("Your previous request to create the named bucket succeeded and you already own it.")]

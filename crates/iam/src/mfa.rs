@@ -85,7 +85,17 @@ pub async fn check_code(
     owner: &MfaOwner,
     code: &str,
 ) -> Result<Result<(), CodeRefused>, IamError> {
-    let meta = svc.meta.as_ref();
+    check_code_in(svc.meta.as_ref(), &svc.root_key, serial, owner, code).await
+}
+
+/// [`check_code`] for callers outside the IAM service (S3's `x-amz-mfa`).
+pub async fn check_code_in(
+    meta: &dyn strongbox_meta::MetaStore,
+    root_key: &strongbox_crypto::RootKey,
+    serial: &str,
+    owner: &MfaOwner,
+    code: &str,
+) -> Result<Result<(), CodeRefused>, IamError> {
     let Some(device) = meta.get_mfa_device(serial).await? else {
         return Ok(Err(CodeRefused::NoDevice));
     };
@@ -102,7 +112,8 @@ pub async fn check_code(
         tracing::warn!(serial, "MFA code refused: too many wrong codes for this device");
         return Ok(Err(CodeRefused::Invalid));
     }
-    let seed = open_seed(svc, &device)?;
+    let seed = strongbox_crypto::open_secret(root_key, MFA_SEED_PURPOSE, &device.seed_sealed)
+        .map_err(|e| IamError::internal(format!("opening the seed of {}: {e}", device.serial)))?;
     let now_s = u64::try_from(now_ms / 1000).unwrap_or(0);
     let accepted = match verify_totp(&seed, code, now_s) {
         Some(step) => {

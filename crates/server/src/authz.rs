@@ -60,6 +60,24 @@ pub struct Authorizer {
 }
 
 impl Authorizer {
+    /// Checks an `x-amz-mfa` code against the account root's MFA device
+    /// (consuming it: a replay is refused); false for a wrong code or no device.
+    pub async fn check_root_mfa(&self, account: &str, serial: &str, code: &str) -> Result<bool, AuthzError> {
+        if serial != strongbox_iam::mfa::root_serial(account) {
+            return Ok(false);
+        }
+        let outcome = strongbox_iam::mfa::check_code_in(
+            self.meta.as_ref(),
+            &self.root_key,
+            serial,
+            &strongbox_meta::MfaOwner::Root,
+            code,
+        )
+        .await
+        .map_err(|e| AuthzError::Identity(format!("checking an MFA code: {e}")))?;
+        Ok(outcome.is_ok())
+    }
+
     pub fn new(meta: Arc<dyn MetaStore>, root_key: Arc<strongbox_crypto::RootKey>) -> Self {
         Authorizer {
             meta,

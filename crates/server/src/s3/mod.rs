@@ -61,7 +61,6 @@ pub(crate) fn s3_err(e: EngineError) -> S3Error {
         E::NoSuchKey => S3ErrorCode::NoSuchKey,
         E::NoSuchVersion => S3ErrorCode::NoSuchVersion,
         E::DeleteMarker { version_id, by_version } => return delete_marker_error(&version_id, by_version),
-        E::InvalidBucketState(_) => S3ErrorCode::InvalidBucketState,
         E::BucketAlreadyExists(_) => S3ErrorCode::BucketAlreadyExists,
         E::BucketAlreadyOwnedByYou => S3ErrorCode::BucketAlreadyOwnedByYou,
         E::BucketNotEmpty => S3ErrorCode::BucketNotEmpty,

@@ -274,6 +274,13 @@ impl StrongboxS3 {
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
         let i = &req.input;
         object_key(&i.key)?;
+        if i.version_id.is_some() {
+            // Removing a version for good is what MFA Delete guards.
+            let bucket = engine(self.engine.bucket(&i.bucket).await)?;
+            if Self::mfa_delete_on(&bucket) {
+                self.require_mfa(context(&req)?, &bucket, i.mfa.as_deref()).await?;
+            }
+        }
         let done = engine(self.engine.delete(&i.bucket, &i.key, i.version_id.as_deref()).await)?;
         Ok(S3Response::new(DeleteObjectOutput {
             delete_marker: done.delete_marker.then_some(true),
@@ -287,12 +294,17 @@ impl StrongboxS3 {
         req: S3Request<DeleteObjectsInput>,
     ) -> S3Result<S3Response<DeleteObjectsOutput>> {
         let ctx = context(&req)?.clone();
+        let mfa = req.input.mfa;
         let bucket = req.input.bucket;
         let delete = req.input.delete;
         if delete.objects.len() > MAX_DELETE_KEYS || delete.objects.is_empty() {
             return Err(s3_err(EngineError::MalformedXml));
         }
         let record = engine(self.engine.bucket(&bucket).await)?;
+        if Self::mfa_delete_on(&record) && delete.objects.iter().any(|o| o.version_id.is_some()) {
+            // One code covers the request, as AWS.
+            self.require_mfa(&ctx, &record, mfa.as_deref()).await?;
+        }
         let policy = self.bucket_policy(&record)?;
         let quiet = delete.quiet.unwrap_or(false);
         let (mut deleted, mut errors) = (vec![], vec![]);

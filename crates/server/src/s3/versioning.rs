@@ -76,14 +76,62 @@ pub(super) fn shown_version(bucket: &BucketRecord, version_id: &str) -> Option<S
         .then(|| version_id.to_owned())
 }
 
+/// AWS's answer to a request MFA Delete covers that came without a code.
+fn mfa_required() -> s3s::S3Error {
+    s3_error!(AccessDenied, "Mfa Authentication must be used for this request")
+}
+
 impl StrongboxS3 {
+    /// MFA Delete: the request's `x-amz-mfa` ("SERIAL CODE") must be a
+    /// valid, unused code of the bucket owner's root device, sent over HTTPS.
+    pub(super) async fn require_mfa(
+        &self,
+        ctx: &crate::context::RequestContext,
+        bucket: &BucketRecord,
+        mfa: Option<&str>,
+    ) -> S3Result<()> {
+        let Some(mfa) = mfa else {
+            return Err(mfa_required());
+        };
+        if ctx.conn.tls.is_none() {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The x-amz-mfa header can only be used over HTTPS."
+            ));
+        }
+        let Some((serial, code)) = mfa.trim().split_once(' ') else {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The x-amz-mfa header must be the device serial number, a space and the code."
+            ));
+        };
+        let ok = self
+            .authz
+            .check_root_mfa(bucket.owner.as_str(), serial.trim(), code.trim())
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "MFA check failed");
+                s3_error!(InternalError, "We encountered an internal error. Please try again.")
+            })?;
+        if ok {
+            Ok(())
+        } else {
+            Err(s3_error!(AccessDenied, "The MFA code is not valid for this request."))
+        }
+    }
+
+    /// Whether a DELETE of a version needs `x-amz-mfa` on this bucket.
+    pub(super) fn mfa_delete_on(bucket: &BucketRecord) -> bool {
+        bucket.versioning.is_some_and(|v| v.mfa_delete)
+    }
+
     pub(super) async fn do_put_bucket_versioning(
         &self,
         req: S3Request<PutBucketVersioningInput>,
     ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
-        let i = req.input;
+        let i = &req.input;
         let bucket = engine(self.engine.bucket(&i.bucket).await)?;
-        let conf = i.versioning_configuration;
+        let conf = &i.versioning_configuration;
         let enabled = match conf.status.as_ref().map(BucketVersioningStatus::as_str) {
             Some("Enabled") => true,
             Some("Suspended") => false,
@@ -110,8 +158,15 @@ impl StrongboxS3 {
         };
         if mfa_delete != current_mfa || current_mfa {
             // Changing MFA Delete, and any versioning change while it is on,
-            // needs the root's MFA device (x-amz-mfa).
-            return Err(s3_error!(NotImplemented, "MFA Delete is not implemented yet."));
+            // is for the bucket owner's root with its MFA device only: an IAM
+            // user's s3:PutBucketVersioning does not reach it.
+            let ctx = super::context(&req)?;
+            let is_owner_root = matches!(&ctx.principal,
+                strongbox_policy::Principal::AccountRoot { account } if *account == bucket.owner);
+            if !is_owner_root {
+                return Err(s3_error!(AccessDenied, "Access Denied"));
+            }
+            self.require_mfa(ctx, &bucket, i.mfa.as_deref()).await?;
         }
         engine(
             self.engine
