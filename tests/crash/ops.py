@@ -326,6 +326,103 @@ class DeleteBucketWithUploads(Operation):
         return []
 
 
+class _VersionStack(Operation):
+    """A versioned bucket of its own: two acknowledged versions of one key,
+    then the decisive write (a third version, or a delete marker). After
+    the crash the stack holds every acknowledged version byte for byte, in
+    order, plus the decisive one only if it took effect whole; the key's
+    current state follows the stack's top. Touches no key of the shared model."""
+
+    weight = 0.4
+    marker = False
+
+    def plan(self, rng, model, free):
+        bodies = [body(rng, small_size(rng) if rng.random() < 0.6 else large_size(rng)) for _ in range(3)]
+        return Plan([], {"bucket": f"crash-{self.name.replace('_', '-')}-{rng.getrandbits(40):010x}",
+                         "bodies": bodies, "acked": []})
+
+    def do(self, client, bucket, plan, mark):
+        own, bodies = plan.data["bucket"], plan.data["bodies"]
+        client.create_bucket(Bucket=own)
+        client.put_bucket_versioning(Bucket=own, VersioningConfiguration={"Status": "Enabled"})
+        plan.data["created"] = True
+        for b in bodies[:2]:
+            vid = client.put_object(Bucket=own, Key="k", Body=b)["VersionId"]
+            plan.data["acked"].append((vid, hashlib.sha256(b).hexdigest()))
+        mark()
+        if self.marker:
+            client.delete_object(Bucket=own, Key="k")
+        else:
+            client.put_object(Bucket=own, Key="k", Body=bodies[2])
+
+    def after(self, plan):
+        return {}
+
+    def check(self, client, bucket, plan, acked, observed):
+        own = plan.data["bucket"]
+        if not plan.data.get("created"):
+            return []
+        name = f"{self.name} {own}"
+        out = client.list_object_versions(Bucket=own)
+        entries = [(v["VersionId"], False, v["IsLatest"]) for v in out.get("Versions", [])]
+        entries += [(m["VersionId"], True, m["IsLatest"]) for m in out.get("DeleteMarkers", [])]
+        known = plan.data["acked"]
+        known_ids = [vid for vid, _ in known]
+        extra = [e for e in entries if e[0] not in known_ids]
+        problems = []
+        missing = [vid for vid in known_ids if vid not in [e[0] for e in entries]]
+        if missing:
+            problems.append(f"{name}: acknowledged versions lost: {missing}")
+        for vid, digest in known:
+            if vid in missing:
+                continue
+            got = hashlib.sha256(client.get_object(Bucket=own, Key="k", VersionId=vid)["Body"].read()).hexdigest()
+            if got != digest:
+                problems.append(f"{name}: version {vid} reads {got[:12]}, was {digest[:12]}")
+        decisive_done = len(known) == 2 and bool(extra)
+        if acked and not decisive_done:
+            problems.append(f"{name}: decisive write acknowledged but not in the stack {entries}")
+        if len(extra) > 1 or (extra and len(known) < 2):
+            problems.append(f"{name}: unexpected versions {extra}")
+        latest = [e for e in entries if e[2]]
+        if len(latest) != 1:
+            problems.append(f"{name}: {len(latest)} latest versions in {entries}")
+        if extra:
+            vid, is_marker, _ = extra[0]
+            if is_marker != self.marker:
+                problems.append(f"{name}: the decisive write left {'a marker' if is_marker else 'a version'}")
+            if latest and latest[0][0] != vid:
+                problems.append(f"{name}: the decisive write {vid} is not the latest")
+            if not is_marker:
+                got = hashlib.sha256(client.get_object(Bucket=own, Key="k")["Body"].read()).hexdigest()
+                if got != hashlib.sha256(plan.data["bodies"][2]).hexdigest():
+                    problems.append(f"{name}: the new version reads other bytes (partial?)")
+            else:
+                try:
+                    client.get_object(Bucket=own, Key="k")
+                    problems.append(f"{name}: GET found an object under the delete marker")
+                except client.exceptions.ClientError:
+                    pass
+        elif known and not missing and latest and latest[0][0] != known_ids[-1]:
+            problems.append(f"{name}: the latest version is not the last acknowledged one")
+        # Empty it for good, so the bucket can go.
+        for vid, _, _ in entries:
+            client.delete_object(Bucket=own, Key="k", VersionId=vid)
+        client.delete_bucket(Bucket=own)
+        return problems
+
+
+class VersionedOverwrite(_VersionStack):
+    name = "versioned_overwrite"
+    kill_window_ms = (0, 30)
+
+
+class VersionedDeleteMarker(_VersionStack):
+    name = "delete_marker"
+    kill_window_ms = (0, 4)
+    marker = True
+
+
 REGISTRY: list[Operation] = [
     PutObject("put_inline", small_size, (0, 4)),
     PutObject("put_large", large_size, (0, 300), weight=0.5),
@@ -335,6 +432,8 @@ REGISTRY: list[Operation] = [
     DeleteObjects(),
     CopyObject(),
     DeleteBucketWithUploads(),
+    VersionedOverwrite(),
+    VersionedDeleteMarker(),
 ]
 
 

@@ -177,7 +177,7 @@ def run_trial(number: int, server: StrongboxServer, model: dict, primary: Operat
         observed, failures = observe(client, allowed)
         result.failures += failures
         for run in work.runs:
-            if run.acked or run.marked or run.plan.data.get("upload_id"):
+            if run.acked or run.marked or run.plan.data.get("upload_id") or run.plan.data.get("created"):
                 result.failures += run.op.check(client, BUCKET, run.plan, run.acked, observed)
         abort_uploads(client)
     finally:

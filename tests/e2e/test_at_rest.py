@@ -62,3 +62,32 @@ def test_object_bytes_are_not_stored_in_plaintext(server):
     for key in ("big.bin", "small.txt", "big-https.bin", "multi.bin", "copy.bin"):
         http.delete_object(Bucket=bucket, Key=key)
     http.delete_bucket(Bucket=bucket)
+
+
+def test_every_version_is_stored_encrypted(server):
+    """Versioning keeps old bytes: each version (and a suspended-bucket null
+    version, a multipart version and a copy of an old version) has its own
+    data key, and none is on disk in the clear."""
+    marker = b"STRONGBOX-VERSION-MARKER-" + secrets.token_hex(16).encode()
+    http = server.client("http")
+    bucket = "atrest-v-" + secrets.token_hex(6)
+    http.create_bucket(Bucket=bucket)
+    http.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    bodies = [b"v%d <" % n + marker + b">" * (1 + n * 40000) for n in range(4)]
+    ids = [http.put_object(Bucket=bucket, Key="k", Body=b)["VersionId"] for b in bodies[:3]]
+    part = (marker + b"#") * (5 * MIB // (len(marker) + 1) + 1)
+    up = http.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
+    etag = http.upload_part(Bucket=bucket, Key="k", UploadId=up, PartNumber=1, Body=part)["ETag"]
+    mp = http.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=up,
+                                        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    http.copy_object(Bucket=bucket, Key="k", CopySource={"Bucket": bucket, "Key": "k", "VersionId": ids[0]})
+    http.delete_object(Bucket=bucket, Key="k")
+    http.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    http.put_object(Bucket=bucket, Key="n", Body=bodies[3])
+    for vid, b in zip(ids, bodies):
+        got = http.get_object(Bucket=bucket, Key="k", VersionId=vid)
+        assert got["Body"].read() == b and got["ServerSideEncryption"] == "AES256"
+    assert http.get_object(Bucket=bucket, Key="k", VersionId=mp["VersionId"])["Body"].read() == part
+    assert http.get_object(Bucket=bucket, Key="n")["Body"].read() == bodies[3]
+    hits = files_containing(server.data_dir, marker)
+    assert not hits, f"plaintext of a version found in: {hits}"

@@ -101,6 +101,12 @@ pub struct RunArgs {
     /// 0; 0 turns warm-up off.
     #[arg(long)]
     pub warmup: Option<usize>,
+    /// Turn versioning on for the bucket first (PUT ?versioning).
+    #[arg(long)]
+    pub versioned: bool,
+    /// The LIST phase uses ListObjectVersions instead of ListObjectsV2.
+    #[arg(long)]
+    pub list_versions: bool,
     /// Full listings the LIST phase makes; it reports the median.
     #[arg(long, default_value_t = 3)]
     pub list_repeat: usize,

@@ -135,6 +135,23 @@ impl S3 {
         }
     }
 
+    /// Turns versioning on for the bucket.
+    pub async fn enable_versioning(&self) -> anyhow::Result<()> {
+        let body = Bytes::from_static(
+            b"<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Status>Enabled</Status></VersioningConfiguration>",
+        );
+        let resp = self
+            .call(Method::PUT, None, &[("versioning", "")], body, &http::HeaderMap::new())
+            .await?;
+        let status = resp.status();
+        let text = read_error_body(resp).await;
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(anyhow!("PUT /{}?versioning: {status}: {text}", self.bucket))
+        }
+    }
+
     /// PUTs `body` and returns the ETag without its quotes.
     pub async fn put(&self, key: &str, body: Bytes) -> anyhow::Result<String> {
         let resp = self.call(Method::PUT, Some(key), &[], body, &self.put_headers).await?;

@@ -32,6 +32,8 @@ pub struct ListJob<'a> {
     pub repeats: usize,
     pub max_time: Duration,
     pub request_timeout: Duration,
+    /// List with ListObjectVersions (`GET /bucket?versions`) instead.
+    pub versions: bool,
 }
 
 /// The listing figures of a LIST phase.
@@ -168,7 +170,12 @@ impl Run<'_> {
             pages += 1;
             self.stats.keys_received += page.keys.len() as u64;
             keys += page.keys.len() as u64;
-            check_order(last_key.as_deref(), &page.keys)?;
+            if self.job.versions {
+                // Versions of one key repeat it.
+                check_order_versions(last_key.as_deref(), &page.keys)?;
+            } else {
+                check_order(last_key.as_deref(), &page.keys)?;
+            }
             if let Some(k) = page.keys.last() {
                 last_key = Some(k.clone());
             }
@@ -198,9 +205,13 @@ impl Run<'_> {
         }))
     }
 
-    /// One ListObjectsV2 page.
+    /// One ListObjectsV2 (or ListObjectVersions) page.
     async fn page(&self, token: Option<&str>) -> anyhow::Result<Page> {
-        page(self.job.s3, self.job.prefix, token).await
+        if self.job.versions {
+            versions_page(self.job.s3, self.job.prefix, token).await
+        } else {
+            page(self.job.s3, self.job.prefix, token).await
+        }
     }
 }
 
@@ -216,6 +227,63 @@ pub async fn page(s3: &S3, prefix: &str, token: Option<&str>) -> anyhow::Result<
         .call(Method::GET, None, &query, Bytes::new(), &http::HeaderMap::new())
         .await?;
     parse_page(&read_text(resp, "ListObjectsV2").await?)
+}
+
+/// One ListObjectVersions page under `<prefix>/`; its token is
+/// `NextKeyMarker` and `NextVersionIdMarker` joined by a newline.
+pub async fn versions_page(s3: &S3, prefix: &str, token: Option<&str>) -> anyhow::Result<Page> {
+    let prefix = format!("{prefix}/");
+    let mut query = vec![("versions", ""), ("prefix", prefix.as_str()), ("max-keys", MAX_KEYS)];
+    if let Some((key, version)) = token.and_then(|t| t.split_once('\n')) {
+        query.push(("key-marker", key));
+        query.push(("version-id-marker", version));
+    }
+    let resp = s3
+        .call(Method::GET, None, &query, Bytes::new(), &http::HeaderMap::new())
+        .await?;
+    parse_versions_page(&read_text(resp, "ListObjectVersions").await?)
+}
+
+fn parse_versions_page(text: &str) -> anyhow::Result<Page> {
+    ensure!(
+        text.contains("<ListVersionsResult"),
+        "not a ListVersionsResult: {text:.300}"
+    );
+    let keys: Vec<String> = xml::raw_elements(text, "Key")
+        .map(|k| xml::unescape(k).into_owned())
+        .collect();
+    let truncated = match xml::first(text, "IsTruncated").as_deref().map(str::trim) {
+        Some("true") => true,
+        Some("false") | None => false,
+        Some(other) => bail!("IsTruncated {other:?}"),
+    };
+    let next_token = match (
+        xml::first(text, "NextKeyMarker"),
+        xml::first(text, "NextVersionIdMarker"),
+    ) {
+        (Some(k), Some(v)) => Some(format!("{k}\n{v}")),
+        _ => None,
+    };
+    Ok(Page {
+        keys,
+        truncated,
+        next_token,
+    })
+}
+
+/// Version listings repeat a key for each of its versions: never descending.
+fn check_order_versions(previous: Option<&str>, keys: &[String]) -> anyhow::Result<()> {
+    let mut last = previous;
+    for key in keys {
+        if let Some(before) = last {
+            ensure!(
+                before <= key.as_str(),
+                "LIST: key {key:?} after {before:?}: not ascending"
+            );
+        }
+        last = Some(key);
+    }
+    Ok(())
 }
 
 /// What the listing needs from one ListObjectsV2 page.
@@ -278,6 +346,20 @@ mod tests {
 <Contents><Key>p/00000000</Key><ETag>&quot;x&quot;</ETag><Size>1</Size></Contents>
 <Contents><Key>p/a&amp;b</Key><ETag>&quot;y&quot;</ETag><Size>1</Size></Contents>
 <NextContinuationToken>dG9r/+==</NextContinuationToken></ListBucketResult>"#;
+
+    #[test]
+    fn parses_a_truncated_versions_page() {
+        let page = parse_versions_page(
+            "<ListVersionsResult><IsTruncated>true</IsTruncated><Version><Key>p/a</Key><VersionId>1</VersionId></Version>\
+             <DeleteMarker><Key>p/a</Key></DeleteMarker><NextKeyMarker>p/a</NextKeyMarker>\
+             <NextVersionIdMarker>0f</NextVersionIdMarker></ListVersionsResult>",
+        )
+        .unwrap();
+        assert_eq!(page.keys, vec!["p/a".to_owned(), "p/a".to_owned()]);
+        assert_eq!(page.next_token.as_deref(), Some("p/a\n0f"));
+        assert!(check_order_versions(None, &page.keys).is_ok());
+        assert!(check_order_versions(Some("p/b"), &page.keys).is_err());
+    }
 
     #[test]
     fn parses_a_truncated_page() {

@@ -120,6 +120,8 @@ async fn run_phases(cli: &Cli, args: &RunArgs) -> anyhow::Result<u64> {
             "sse": args.sse,
             "multipart_part_size": args.multipart_part_size.map(|p| p.0),
             "list_repeat": args.list_repeat,
+            "versioned": args.versioned,
+            "list_versions": args.list_versions,
             "server_pid": cli.server_pid,
             "warmup": warm.json(),
             "phases": summaries.iter().map(report::phase_json).collect::<Vec<_>>(),
@@ -184,6 +186,9 @@ async fn workload(cli: &Cli, args: &RunArgs) -> anyhow::Result<Workload> {
         .clone()
         .unwrap_or_else(|| format!("bench-{}-{}", args.size, unix_secs()));
     s3.create_bucket().await.context("creating the bucket")?;
+    if args.versioned {
+        s3.enable_versioning().await.context("turning versioning on")?;
+    }
     Ok(Workload {
         s3: Arc::new(s3),
         data,
@@ -213,6 +218,7 @@ async fn run_phase(work: &Arc<Workload>, args: &RunArgs, op: Op, did_put: bool, 
                 repeats: args.list_repeat,
                 max_time: work.max_time,
                 request_timeout: work.request_timeout,
+                versions: args.list_versions,
             };
             list::run(job, pid).await
         }
