@@ -385,7 +385,7 @@ class _VersionStack(Operation):
         if len(extra) > 1 or (extra and len(known) < 2):
             problems.append(f"{name}: unexpected versions {extra}")
         latest = [e for e in entries if e[2]]
-        if len(latest) != 1:
+        if entries and len(latest) != 1:
             problems.append(f"{name}: {len(latest)} latest versions in {entries}")
         if extra:
             vid, is_marker, _ = extra[0]
