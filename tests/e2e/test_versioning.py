@@ -346,3 +346,20 @@ def test_mfa_delete_enabled_by_the_root_with_a_totp_code(server):
         root.get_bucket_versioning(Bucket=bucket)["MFADelete"] == "Disabled"
     root.delete_object(Bucket=bucket, Key="k", VersionId=marker)
     root.delete_bucket(Bucket=bucket)
+
+
+def test_existing_object_tag_condition_reads_the_named_version(s3, bucket):
+    """s3:ExistingObjectTag/* is the tag of the version a request names."""
+    enable(s3, bucket)
+    v1 = s3.put_object(Bucket=bucket, Key="k", Body=b"secret", Tagging="class=secret")["VersionId"]
+    v2 = s3.put_object(Bucket=bucket, Key="k", Body=b"public", Tagging="class=public")["VersionId"]
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": "*", "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+         "Resource": f"arn:aws:s3:::{bucket}/*",
+         "Condition": {"StringEquals": {"s3:ExistingObjectTag/class": "secret"}}}]}))
+    try:
+        assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"public"
+        assert s3.get_object(Bucket=bucket, Key="k", VersionId=v2)["Body"].read() == b"public"
+        assert_s3_error(s3.get_object, Bucket=bucket, Key="k", VersionId=v1, code="AccessDenied", status=403)
+    finally:
+        s3.delete_bucket_policy(Bucket=bucket)

@@ -71,6 +71,7 @@ pub async fn run_all(store: &dyn MetaStore) {
     buckets(store).await;
     objects_and_listing(store).await;
     inline_objects(store).await;
+    versions(store).await;
     concurrent_writes(store).await;
     multipart(store).await;
     iam::run(store).await;
@@ -337,6 +338,175 @@ async fn inline_objects(s: &dyn MetaStore) {
     for k in ["k", "stale"] {
         assert!(s.delete_object("inl", k).await.is_ok());
     }
+}
+
+fn version(key: &str, id: &str, blob: &str) -> ObjectRecord {
+    let mut o = object("ver", key, blob);
+    o.version_id = id.into();
+    o
+}
+
+fn marker(key: &str, id: &str) -> ObjectRecord {
+    let mut o = object("ver", key, "");
+    o.version_id = id.into();
+    o.delete_marker = true;
+    o.size = 0;
+    o.doc.segments.clear();
+    o
+}
+
+/// (key, version id, latest, marker) of the whole bucket, paged by `page`.
+async fn all_versions(s: &dyn MetaStore, page: usize) -> Vec<(String, String, bool, bool)> {
+    let range = KeyRange {
+        start: Vec::new(),
+        start_inclusive: true,
+        end: None,
+    };
+    let mut out = Vec::new();
+    let mut after: Option<VersionCursor> = None;
+    loop {
+        let got = s
+            .scan_versions("ver", &range, after.as_ref(), page)
+            .await
+            .unwrap_or_else(|e| unreachable!("scan_versions: {e}"));
+        let Some(last) = got.last() else {
+            return out;
+        };
+        after = Some(VersionCursor {
+            key: last.key.clone(),
+            version_id: last.version_id.clone(),
+        });
+        let n = got.len();
+        out.extend(
+            got.into_iter()
+                .map(|v| (v.key, v.version_id, v.is_latest, v.delete_marker)),
+        );
+        if n < page {
+            return out;
+        }
+    }
+}
+
+fn row(key: &str, id: &str, latest: bool, marker: bool) -> (String, String, bool, bool) {
+    (key.into(), id.into(), latest, marker)
+}
+
+/// Version stacks: new ids stack up, the null version is replaced wherever
+/// it is, a marker hides the key, removing the latest uncovers the next.
+async fn versions(s: &dyn MetaStore) {
+    assert!(s.create_bucket(&bucket("ver")).await.is_ok());
+    let put = |o: ObjectRecord| async move { s.put_object(&o, &Expect::Any).await };
+    assert!(matches!(put(version("k", "null", "n1")).await, Ok(Written::Done(None))));
+    assert!(matches!(put(version("k", "v1", "b1")).await, Ok(Written::Done(None))));
+    assert!(matches!(put(version("k", "v2", "b2")).await, Ok(Written::Done(None))));
+    assert!(matches!(put(version("j", "v0", "b0")).await, Ok(Written::Done(None))));
+    let want = vec![
+        row("j", "v0", true, false),
+        row("k", "v2", true, false),
+        row("k", "v1", false, false),
+        row("k", "null", false, false),
+    ];
+    for page in [1, 2, 3, 100] {
+        assert_eq!(all_versions(s, page).await, want, "page size {page}");
+    }
+    // A null write replaces the old null version (deep in the stack) and goes on top.
+    let replaced = put(version("k", "null", "n2")).await;
+    let Ok(Written::Done(Some(old))) = replaced else {
+        unreachable!("the null version is replaced: {replaced:?}")
+    };
+    assert_eq!(old.blob_ids().collect::<Vec<_>>(), ["n1"]);
+    let top = |r: Result<Option<ObjectRecord>>| r.ok().flatten().map(|o| (o.version_id, o.delete_marker));
+    assert_eq!(top(s.get_object("ver", "k").await), Some(("null".into(), false)));
+    assert_eq!(
+        all_versions(s, 100)
+            .await
+            .into_iter()
+            .filter(|r| r.0 == "k")
+            .map(|r| r.1)
+            .collect::<Vec<_>>(),
+        ["null", "v2", "v1"]
+    );
+    // A marker on top: no current object, the latest version is the marker.
+    assert!(put(marker("k", "m1")).await.is_ok());
+    assert_eq!(top(s.get_object("ver", "k").await), None);
+    assert_eq!(top(s.get_version("ver", "k", None).await), Some(("m1".into(), true)));
+    assert_eq!(
+        top(s.get_version("ver", "k", Some("v1")).await),
+        Some(("v1".into(), false))
+    );
+    assert_eq!(top(s.get_version("ver", "k", Some("nope")).await), None);
+    let range = KeyRange {
+        start: Vec::new(),
+        start_inclusive: true,
+        end: None,
+    };
+    let listed = s.scan_objects("ver", &range, 10).await.unwrap_or_default();
+    assert_eq!(
+        listed.iter().map(|o| o.key.as_str()).collect::<Vec<_>>(),
+        ["j"],
+        "a marker hides its key"
+    );
+    // Expect sees the marker as absence.
+    assert!(matches!(
+        s.put_object(&version("k", "v3", "b3"), &Expect::Absent).await,
+        Ok(Written::Done(None))
+    ));
+    assert!(matches!(
+        s.put_object(&version("k", "v4", "b4"), &Expect::Absent).await,
+        Ok(Written::ConditionFailed)
+    ));
+    // Tags of one version only.
+    let tags = vec![Tag {
+        key: "t".into(),
+        value: "1".into(),
+    }];
+    assert_eq!(s.set_object_tags("ver", "k", Some("v1"), &tags).await.ok(), Some(true));
+    assert_eq!(
+        s.set_object_tags("ver", "k", Some("m1"), &tags).await.ok(),
+        Some(false),
+        "a marker has no tags"
+    );
+    let tags_of = |r: Result<Option<ObjectRecord>>| r.ok().flatten().map(|o| o.doc.tags.len());
+    assert_eq!(tags_of(s.get_version("ver", "k", Some("v1")).await), Some(1));
+    assert_eq!(tags_of(s.get_version("ver", "k", Some("v2")).await), Some(0));
+    // Removing the latest version uncovers the next one; removing the rest empties the key.
+    assert_eq!(
+        top(s.delete_version("ver", "k", "v3").await),
+        Some(("v3".into(), false))
+    );
+    assert_eq!(top(s.get_version("ver", "k", None).await), Some(("m1".into(), true)));
+    assert_eq!(top(s.delete_version("ver", "k", "m1").await), Some(("m1".into(), true)));
+    assert_eq!(top(s.get_object("ver", "k").await), Some(("null".into(), false)));
+    assert_eq!(top(s.delete_version("ver", "k", "m1").await), None, "already gone");
+    assert_eq!(
+        all_versions(s, 2).await,
+        vec![
+            row("j", "v0", true, false),
+            row("k", "null", true, false),
+            row("k", "v2", false, false),
+            row("k", "v1", false, false),
+        ]
+    );
+    // A cursor whose version is gone continues after its key.
+    let after = VersionCursor {
+        key: "j".into(),
+        version_id: "gone".into(),
+    };
+    let rest = s
+        .scan_versions("ver", &range, Some(&after), 10)
+        .await
+        .unwrap_or_default();
+    assert_eq!(rest.first().map(|v| v.key.as_str()), Some("k"));
+    assert_eq!(
+        s.delete_bucket("ver").await.ok(),
+        Some(DeleteBucket::NotEmpty),
+        "versions keep a bucket"
+    );
+    for (k, v) in [("k", "null"), ("k", "v2"), ("k", "v1"), ("j", "v0")] {
+        assert!(s.delete_version("ver", k, v).await.ok().flatten().is_some());
+    }
+    assert!(all_versions(s, 10).await.is_empty());
+    assert!(matches!(s.delete_bucket("ver").await, Ok(DeleteBucket::Deleted { .. })));
 }
 
 /// Many writers at once (the group commit path): each sees its own outcome,

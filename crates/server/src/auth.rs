@@ -221,8 +221,24 @@ impl Gate {
             .iter()
             .chain(ctx.policies.identity.iter())
             .any(|p| p.uses_existing_tags);
+        // The tags of the version the request names (versionId), else the current object's.
+        let version = if target.versioned {
+            query_value(uri, "versionId")
+        } else {
+            None
+        };
+        let version = version.map(|v| {
+            percent_encoding::percent_decode_str(&v)
+                .decode_utf8_lossy()
+                .into_owned()
+        });
         if let (true, Some(b), Some(k)) = (needs_tags, &bucket, key)
-            && let Some(object) = self.meta.get_object(&b.name, k).await.map_err(internal)?
+            && let Some(object) = self
+                .meta
+                .get_version(&b.name, k, version.as_deref())
+                .await
+                .map_err(internal)?
+                .filter(|o| !o.delete_marker)
         {
             for tag in &object.doc.tags {
                 keys.insert(&format!("s3:ExistingObjectTag/{}", tag.key), &tag.value);
