@@ -1,9 +1,21 @@
 use crate::{Engine, EngineError, Result, now_ms};
-use strongbox_meta::{BucketRecord, CreateBucket, DeleteBucket, Tag};
+use strongbox_meta::{BucketObjectLock, BucketRecord, BucketVersioning, CreateBucket, DeleteBucket, Tag};
 use strongbox_types::{AccountId, BucketName};
 
 impl Engine {
     pub async fn create_bucket(&self, owner: &AccountId, name: &BucketName, region: &str) -> Result<()> {
+        self.create_bucket_with(owner, name, region, false).await
+    }
+
+    /// CreateBucket; with `object_lock` (`x-amz-bucket-object-lock-enabled`)
+    /// the bucket starts with versioning enabled and Object Lock on, for good.
+    pub async fn create_bucket_with(
+        &self,
+        owner: &AccountId,
+        name: &BucketName,
+        region: &str,
+        object_lock: bool,
+    ) -> Result<()> {
         let record = BucketRecord {
             name: name.to_string(),
             owner: owner.clone(),
@@ -12,7 +24,11 @@ impl Engine {
             tags: None,
             policy: None,
             encryption: None,
-            versioning: None,
+            versioning: object_lock.then_some(BucketVersioning {
+                enabled: true,
+                mfa_delete: false,
+            }),
+            object_lock: object_lock.then(BucketObjectLock::default),
         };
         match self.meta.create_bucket(&record).await? {
             CreateBucket::Created => Ok(()),

@@ -43,6 +43,16 @@ pub enum EngineError {
     MalformedXml,
     #[error("The TagSet does not exist")]
     NoSuchTagSet,
+    /// Object Lock (retention or legal hold) keeps the version as it is:
+    /// AWS's 403 AccessDenied with this message.
+    #[error("Access Denied because object protected by object lock.")]
+    ObjectLocked,
+    #[error("{0}")]
+    InvalidBucketState(String),
+    #[error("Object Lock configuration does not exist for this bucket")]
+    ObjectLockConfigurationNotFound,
+    #[error("The specified object does not have a ObjectLock configuration")]
+    NoSuchObjectLockConfiguration,
     #[error("{0}")]
     InvalidArgument(String),
     #[error("{0}")]

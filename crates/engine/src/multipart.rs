@@ -80,7 +80,9 @@ impl Engine {
         keys: ObjectKeys,
     ) -> Result<UploadRecord> {
         opts.validate()?;
-        self.bucket(bucket).await?;
+        let record = self.bucket(bucket).await?;
+        // Checked now; the bucket default applies at completion.
+        Self::lock_for_new(&record, opts.lock, now_ms())?;
         let encryption = keys.record;
         let algorithm = opts.store_checksum;
         let checksum_type = match (algorithm, checksum_type) {
@@ -123,6 +125,7 @@ impl Engine {
                 checksum_algorithm: algorithm.map(|a| a.as_str().to_owned()),
                 checksum_type,
                 encryption,
+                lock: opts.lock,
             },
         };
         self.meta.create_upload(&upload).await?;
@@ -272,7 +275,17 @@ impl Engine {
         let mut record = assemble(&upload, &chosen)?;
         // The version id comes with completion, as S3's; the parts were
         // sealed under the null version before it existed.
-        let version_id = self.version_for(&self.bucket(bucket).await?)?;
+        let bucket_record = self.bucket(bucket).await?;
+        let version_id = self.version_for(&bucket_record)?;
+        // The object exists from completion: a default retention runs from now.
+        if upload.doc.lock.retention.is_none()
+            && let Some(d) = bucket_record.object_lock.and_then(|l| l.default_retention)
+        {
+            record.doc.lock.retention = Some(strongbox_meta::Retention {
+                mode: d.mode,
+                until_ms: crate::lock::default_until(d.period, now_ms()),
+            });
+        }
         if version_id != NULL_VERSION {
             record.doc.sealed_version = Some(NULL_VERSION.to_owned());
             record.version_id = version_id;
@@ -448,6 +461,7 @@ fn assemble(upload: &UploadRecord, parts: &[PartRecord]) -> Result<ObjectRecord>
                 .collect(),
             upload_id: Some(upload.upload_id.clone()),
             sealed_version: None,
+            lock: upload.doc.lock,
         },
         delete_marker: false,
     })

@@ -8,7 +8,7 @@ use std::ops::Range;
 use std::sync::Arc;
 use strongbox_crypto::ObjectIdentity;
 use strongbox_meta::{
-    ContentHeaders, Expect, ObjectChecksum, ObjectDoc, ObjectRecord, RECORD_VERSION, Segment, Tag, Written,
+    ContentHeaders, Expect, ObjectChecksum, ObjectDoc, ObjectLock, ObjectRecord, RECORD_VERSION, Segment, Tag, Written,
 };
 use strongbox_types::ObjectKey;
 
@@ -24,6 +24,9 @@ pub struct PutOptions {
     pub store_checksum: Option<ChecksumAlgorithm>,
     /// Conditional write: what must hold of the current object.
     pub expect: Expect,
+    /// Object Lock the request asks for (the bucket default fills in a
+    /// missing retention).
+    pub lock: ObjectLock,
 }
 
 impl PutOptions {
@@ -76,6 +79,7 @@ impl Engine {
         // The bucket's versioning state as the request starts decides the
         // version id, which the chunks' associated data binds.
         let version_id = self.version_for(&record)?;
+        let lock = Self::lock_for_new(&record, opts.lock, now_ms())?;
         // Fail fast before reading the body; the commit checks again atomically.
         self.check_expect(bucket, key.as_str(), &opts.expect).await?;
         let identity = ObjectIdentity {
@@ -130,6 +134,7 @@ impl Engine {
                 }],
                 upload_id: None,
                 sealed_version: None,
+                lock,
             },
             delete_marker: false,
         };

@@ -9,8 +9,8 @@
 use crate::list::{common_prefix, successor};
 use crate::{Engine, EngineError, NULL_VERSION, Result, now_ms, random_id};
 use strongbox_meta::{
-    BucketRecord, BucketVersioning, ContentHeaders, EncryptionRecord, Expect, KeyRange, ObjectDoc, ObjectRecord,
-    RECORD_VERSION, VersionCursor, VersionSummary, VersioningState, Written,
+    BucketRecord, BucketUpdate, BucketVersioning, ContentHeaders, Deletion, EncryptionRecord, Expect, KeyRange,
+    LockCheck, ObjectDoc, ObjectRecord, RECORD_VERSION, VersionCursor, VersionSummary, VersioningState, Written,
 };
 
 /// Random bytes in a version id (rendered as 32 hex digits).
@@ -63,12 +63,15 @@ impl Engine {
     }
 
     /// PutBucketVersioning's state change (never back to unversioned; the
-    /// caller checks MFA and Object Lock before).
+    /// caller checks MFA before; the store refuses suspending under Object Lock).
     pub async fn set_versioning(&self, bucket: &str, versioning: BucketVersioning) -> Result<()> {
-        if self.meta.set_bucket_versioning(bucket, &versioning).await? {
-            Ok(())
-        } else {
-            Err(EngineError::NoSuchBucket)
+        match self.meta.set_bucket_versioning(bucket, &versioning).await? {
+            BucketUpdate::Done => Ok(()),
+            BucketUpdate::NotFound => Err(EngineError::NoSuchBucket),
+            BucketUpdate::Refused => Err(EngineError::InvalidBucketState(
+                "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed."
+                    .into(),
+            )),
         }
     }
 
@@ -100,14 +103,29 @@ impl Engine {
     /// DELETE: with a version id, that version goes for good (a missing one
     /// is no error, as S3); without, an unversioned bucket drops the object
     /// and a versioned one stacks a delete marker (suspended: the null one,
-    /// replacing the null version).
-    pub async fn delete(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<Deleted> {
+    /// replacing the null version). A version Object Lock holds stays
+    /// (ObjectLocked); `bypass_governance` lifts governance retention only.
+    pub async fn delete(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        bypass_governance: bool,
+    ) -> Result<Deleted> {
         let record = self.bucket(bucket).await?;
         if let Some(v) = version_id {
             if !valid_version_id(v) {
                 return Err(EngineError::InvalidArgument("Invalid version id specified".into()));
             }
-            let removed = self.meta.delete_version(bucket, key, v).await?;
+            let check = LockCheck {
+                now_ms: now_ms(),
+                bypass_governance,
+            };
+            let removed = match self.meta.delete_version(bucket, key, v, &check).await? {
+                Deletion::Removed(o) => Some(*o),
+                Deletion::Missing => None,
+                Deletion::Locked(_) => return Err(EngineError::ObjectLocked),
+            };
             let delete_marker = removed.as_ref().is_some_and(|o| o.delete_marker);
             if let Some(old) = removed {
                 self.release(old.blob_ids().map(str::to_owned).collect::<Vec<_>>())
@@ -119,7 +137,16 @@ impl Engine {
             });
         }
         if record.versioning_state() == VersioningState::Unversioned {
-            if let Some(old) = self.meta.delete_object(bucket, key).await? {
+            let check = LockCheck {
+                now_ms: now_ms(),
+                bypass_governance,
+            };
+            let removed = match self.meta.delete_version(bucket, key, NULL_VERSION, &check).await? {
+                Deletion::Removed(o) => Some(*o),
+                Deletion::Missing => None,
+                Deletion::Locked(_) => return Err(EngineError::ObjectLocked),
+            };
+            if let Some(old) = removed {
                 self.release(old.blob_ids().map(str::to_owned).collect::<Vec<_>>())
                     .await;
             }
@@ -143,6 +170,7 @@ impl Engine {
                 segments: Vec::new(),
                 upload_id: None,
                 sealed_version: None,
+                lock: Default::default(),
             },
         };
         let replaced = match self.meta.put_object(&marker, &Expect::Any).await? {

@@ -132,7 +132,7 @@ async fn apply(e: &Engine, m: &mut Model, op: &Op) {
         }
         Op::Delete(k) => {
             let key = KEYS[*k];
-            let done = e.delete("bkt", key, None).await.unwrap();
+            let done = e.delete("bkt", key, None, false).await.unwrap();
             match m.state {
                 None => {
                     assert_eq!(done.version_id, None);
@@ -165,7 +165,7 @@ async fn apply(e: &Engine, m: &mut Model, op: &Op) {
             } else {
                 stack[n % stack.len()].id.clone()
             };
-            let done = e.delete("bkt", key, Some(&id)).await.unwrap();
+            let done = e.delete("bkt", key, Some(&id), false).await.unwrap();
             let marker = stack.iter().find(|v| v.id == id).is_some_and(|v| v.marker);
             assert_eq!(done.delete_marker, marker);
             if let Some(s) = m.stacks.get_mut(key) {
@@ -287,7 +287,7 @@ proptest! {
             // Removing every version leaves nothing: no orphan in the listing.
             for (key, stack) in m.stacks.clone() {
                 for v in stack {
-                    e.delete("bkt", &key, Some(&v.id)).await.unwrap();
+                    e.delete("bkt", &key, Some(&v.id), false).await.unwrap();
                 }
             }
             m.stacks.clear();

@@ -165,6 +165,7 @@ async fn populate(store: &Arc<SqliteStore>, keys: u64) {
             policy: None,
             encryption: None,
             versioning: None,
+            object_lock: None,
         };
         store.create_bucket(&bucket).await.unwrap();
     }
@@ -230,6 +231,7 @@ fn object(bucket: &str, key: &str) -> ObjectRecord {
             }],
             upload_id: None,
             sealed_version: None,
+            lock: Default::default(),
         },
         delete_marker: false,
     }

@@ -47,6 +47,7 @@ fn object(bucket: &str, key: &str, blob: &str) -> ObjectRecord {
             }],
             upload_id: None,
             sealed_version: None,
+            lock: Default::default(),
         },
         delete_marker: false,
     }
@@ -62,6 +63,7 @@ fn bucket(name: &str) -> BucketRecord {
         policy: None,
         encryption: None,
         versioning: None,
+        object_lock: None,
     }
 }
 
@@ -72,6 +74,7 @@ pub async fn run_all(store: &dyn MetaStore) {
     objects_and_listing(store).await;
     inline_objects(store).await;
     versions(store).await;
+    object_lock(store).await;
     concurrent_writes(store).await;
     multipart(store).await;
     iam::run(store).await;
@@ -115,6 +118,7 @@ async fn buckets(s: &dyn MetaStore) {
         policy: None,
         encryption: None,
         versioning: None,
+        object_lock: None,
     };
     assert_eq!(s.create_bucket(&b).await.ok(), Some(CreateBucket::Created));
     assert_eq!(
@@ -323,7 +327,13 @@ async fn inline_objects(s: &dyn MetaStore) {
         "bytes of a replaced inline object must be deleted with it"
     );
     assert!(s.delete_object("inl", "stale").await.is_ok());
-    assert!(s.delete_object("inl", "k").await.ok().flatten().is_some());
+    assert!(
+        s.delete_object("inl", "k")
+            .await
+            .ok()
+            .and_then(Deletion::removed)
+            .is_some()
+    );
     assert!(s.put_object(&stale, &Expect::Any).await.is_ok());
     let mut again = stale.clone();
     again.key = "k".into();
@@ -416,6 +426,8 @@ async fn versions(s: &dyn MetaStore) {
     };
     assert_eq!(old.blob_ids().collect::<Vec<_>>(), ["n1"]);
     let top = |r: Result<Option<ObjectRecord>>| r.ok().flatten().map(|o| (o.version_id, o.delete_marker));
+    let now = LockCheck::now();
+    let gone = |r: Result<Deletion>| top(r.map(Deletion::removed));
     assert_eq!(top(s.get_object("ver", "k").await), Some(("null".into(), false)));
     assert_eq!(
         all_versions(s, 100)
@@ -471,13 +483,20 @@ async fn versions(s: &dyn MetaStore) {
     assert_eq!(tags_of(s.get_version("ver", "k", Some("v2")).await), Some(0));
     // Removing the latest version uncovers the next one; removing the rest empties the key.
     assert_eq!(
-        top(s.delete_version("ver", "k", "v3").await),
+        gone(s.delete_version("ver", "k", "v3", &now).await),
         Some(("v3".into(), false))
     );
     assert_eq!(top(s.get_version("ver", "k", None).await), Some(("m1".into(), true)));
-    assert_eq!(top(s.delete_version("ver", "k", "m1").await), Some(("m1".into(), true)));
+    assert_eq!(
+        gone(s.delete_version("ver", "k", "m1", &now).await),
+        Some(("m1".into(), true))
+    );
     assert_eq!(top(s.get_object("ver", "k").await), Some(("null".into(), false)));
-    assert_eq!(top(s.delete_version("ver", "k", "m1").await), None, "already gone");
+    assert_eq!(
+        s.delete_version("ver", "k", "m1", &now).await.ok(),
+        Some(Deletion::Missing),
+        "already gone"
+    );
     assert_eq!(
         all_versions(s, 2).await,
         vec![
@@ -503,10 +522,130 @@ async fn versions(s: &dyn MetaStore) {
         "versions keep a bucket"
     );
     for (k, v) in [("k", "null"), ("k", "v2"), ("k", "v1"), ("j", "v0")] {
-        assert!(s.delete_version("ver", k, v).await.ok().flatten().is_some());
+        assert!(gone(s.delete_version("ver", k, v, &now).await).is_some());
     }
     assert!(all_versions(s, 10).await.is_empty());
     assert!(matches!(s.delete_bucket("ver").await, Ok(DeleteBucket::Deleted { .. })));
+}
+
+/// Object Lock: the bucket settings' guards, deletes refused inside the
+/// store while a version is held, and compare-and-swap of a version's lock.
+async fn object_lock(s: &dyn MetaStore) {
+    assert!(s.create_bucket(&bucket("lk")).await.is_ok());
+    let lock = BucketObjectLock {
+        default_retention: Some(DefaultRetention {
+            mode: LockMode::Governance,
+            period: RetentionPeriod::Days(3),
+        }),
+    };
+    assert_eq!(
+        s.set_bucket_object_lock("lk", &lock).await.ok(),
+        Some(BucketUpdate::Refused),
+        "Object Lock needs versioning enabled"
+    );
+    assert_eq!(
+        s.set_bucket_object_lock("nope", &lock).await.ok(),
+        Some(BucketUpdate::NotFound)
+    );
+    let enabled = BucketVersioning {
+        enabled: true,
+        mfa_delete: false,
+    };
+    let suspended = BucketVersioning {
+        enabled: false,
+        mfa_delete: false,
+    };
+    assert_eq!(
+        s.set_bucket_versioning("lk", &enabled).await.ok(),
+        Some(BucketUpdate::Done)
+    );
+    assert_eq!(
+        s.set_bucket_object_lock("lk", &lock).await.ok(),
+        Some(BucketUpdate::Done)
+    );
+    assert_eq!(
+        s.set_bucket_versioning("lk", &suspended).await.ok(),
+        Some(BucketUpdate::Refused),
+        "versioning stays on under Object Lock"
+    );
+    let got = s.get_bucket("lk").await.ok().flatten();
+    assert_eq!(got.as_ref().and_then(|b| b.object_lock), Some(lock));
+    assert_eq!(got.map(|b| b.versioning_state()), Some(VersioningState::Enabled));
+
+    let mut held = object("lk", "k", "lb1");
+    held.version_id = "v1".into();
+    let until = LockCheck::now().now_ms + 60_000;
+    held.doc.lock = ObjectLock {
+        retention: Some(Retention {
+            mode: LockMode::Governance,
+            until_ms: until,
+        }),
+        legal_hold: None,
+    };
+    assert!(s.put_object(&held, &Expect::Any).await.is_ok());
+    let at = |now_ms: i64, bypass_governance: bool| LockCheck {
+        now_ms,
+        bypass_governance,
+    };
+    let now = LockCheck::now().now_ms;
+    assert_eq!(
+        s.delete_version("lk", "k", "v1", &at(now, false)).await.ok(),
+        Some(Deletion::Locked(LockBlock::Governance))
+    );
+    // Compare-and-swap: a stale expectation changes nothing.
+    let compliance = ObjectLock {
+        retention: Some(Retention {
+            mode: LockMode::Compliance,
+            until_ms: until,
+        }),
+        legal_hold: Some(true),
+    };
+    assert_eq!(
+        s.set_object_lock("lk", "k", "v1", &ObjectLock::default(), &compliance)
+            .await
+            .ok(),
+        Some(false)
+    );
+    assert_eq!(
+        s.set_object_lock("lk", "k", "v1", &held.doc.lock, &compliance)
+            .await
+            .ok(),
+        Some(true)
+    );
+    assert_eq!(
+        s.set_object_lock("lk", "k", "nope", &compliance, &compliance)
+            .await
+            .ok(),
+        Some(false)
+    );
+    let stored = s.get_version("lk", "k", Some("v1")).await.ok().flatten();
+    assert_eq!(stored.map(|o| o.doc.lock), Some(compliance));
+    // The legal hold outlives the retention; bypass does not lift either.
+    assert_eq!(
+        s.delete_version("lk", "k", "v1", &at(until + 1, true)).await.ok(),
+        Some(Deletion::Locked(LockBlock::LegalHold))
+    );
+    let released = ObjectLock {
+        legal_hold: Some(false),
+        ..compliance
+    };
+    assert_eq!(
+        s.set_object_lock("lk", "k", "v1", &compliance, &released).await.ok(),
+        Some(true)
+    );
+    assert_eq!(
+        s.delete_version("lk", "k", "v1", &at(now, true)).await.ok(),
+        Some(Deletion::Locked(LockBlock::Compliance))
+    );
+    assert_eq!(
+        s.delete_bucket("lk").await.ok(),
+        Some(DeleteBucket::NotEmpty),
+        "a held version keeps its bucket"
+    );
+    // Once the date has passed (by the clock the caller passes), it goes.
+    let removed = s.delete_version("lk", "k", "v1", &at(until, false)).await.ok();
+    assert!(matches!(removed, Some(Deletion::Removed(_))), "{removed:?}");
+    assert!(matches!(s.delete_bucket("lk").await, Ok(DeleteBucket::Deleted { .. })));
 }
 
 /// Many writers at once (the group commit path): each sees its own outcome,
@@ -536,7 +675,10 @@ async fn concurrent_writes(s: &dyn MetaStore) {
     assert_eq!((won, lost), (1, 15), "{results:?}");
     let deletes = (0..64).map(|i| async move { s.delete_object("b2", &format!("c/{i:02}")).await });
     let results = futures::future::join_all(deletes).await;
-    assert!(results.iter().all(|r| matches!(r, Ok(Some(_)))), "{results:?}");
+    assert!(
+        results.iter().all(|r| matches!(r, Ok(Deletion::Removed(_)))),
+        "{results:?}"
+    );
     assert!(s.delete_object("b2", "c/race").await.is_ok());
 }
 
@@ -549,6 +691,7 @@ async fn multipart(s: &dyn MetaStore) {
         checksum_algorithm: None,
         checksum_type: None,
         encryption: enc(),
+        lock: ObjectLock::default(),
     };
     let up = |id: &str, key: &str, t: i64| UploadRecord {
         upload_id: id.into(),

@@ -117,6 +117,35 @@ pub enum Written<T> {
     ConditionFailed,
 }
 
+/// What a guarded bucket setting change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BucketUpdate {
+    Done,
+    NotFound,
+    /// Object Lock forbids it: suspending versioning under Object Lock, or
+    /// enabling Object Lock while versioning is not enabled.
+    Refused,
+}
+
+/// What a permanent delete of one version did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deletion {
+    Removed(Box<ObjectRecord>),
+    /// No such version (no error in S3).
+    Missing,
+    /// Object Lock keeps the version; nothing changed.
+    Locked(LockBlock),
+}
+
+impl Deletion {
+    pub fn removed(self) -> Option<ObjectRecord> {
+        match self {
+            Self::Removed(o) => Some(*o),
+            _ => None,
+        }
+    }
+}
+
 /// The metadata operations Strongbox needs. Every method is atomic. The IAM
 /// and KMS parts are their own traits ([`IamStore`], [`KmsStore`]) so each
 /// adapter keeps them in their own modules.
@@ -140,8 +169,12 @@ pub trait MetaStore: IamStore + KmsStore + Send + Sync + 'static {
     /// Sets or (with `None`) resets the default encryption; false when the bucket does not exist.
     async fn set_bucket_encryption(&self, name: &str, encryption: Option<&BucketEncryption>) -> Result<bool>;
 
-    /// Sets the versioning configuration; false when the bucket does not exist.
-    async fn set_bucket_versioning(&self, name: &str, versioning: &BucketVersioning) -> Result<bool>;
+    /// Sets the versioning configuration; suspending a bucket with Object
+    /// Lock is [`BucketUpdate::Refused`] (checked in the same transaction).
+    async fn set_bucket_versioning(&self, name: &str, versioning: &BucketVersioning) -> Result<BucketUpdate>;
+    /// Enables Object Lock or replaces its default retention; refused unless
+    /// versioning is enabled (checked in the same transaction).
+    async fn set_bucket_object_lock(&self, name: &str, lock: &BucketObjectLock) -> Result<BucketUpdate>;
 
     /// Adds `object` (a version or a delete marker) as the key's latest
     /// version if `expect` holds of the current object. A [`NULL_VERSION`]
@@ -153,13 +186,25 @@ pub trait MetaStore: IamStore + KmsStore + Send + Sync + 'static {
     async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>>;
     /// One version by id, or (`None`) the latest one, delete markers included.
     async fn get_version(&self, bucket: &str, key: &str, version_id: Option<&str>) -> Result<Option<ObjectRecord>>;
-    /// Removes one version (or delete marker) for good; the next newest
-    /// becomes the latest. Returns what it removed.
-    async fn delete_version(&self, bucket: &str, key: &str, version_id: &str) -> Result<Option<ObjectRecord>>;
+    /// Removes one version (or delete marker) for good unless its Object
+    /// Lock blocks that under `check` ([`ObjectLock::blocks_delete`], judged
+    /// in the delete's transaction); the next newest becomes the latest.
+    async fn delete_version(&self, bucket: &str, key: &str, version_id: &str, check: &LockCheck) -> Result<Deletion>;
     /// Removes the null version: the whole object of an unversioned bucket.
-    async fn delete_object(&self, bucket: &str, key: &str) -> Result<Option<ObjectRecord>> {
-        self.delete_version(bucket, key, NULL_VERSION).await
+    async fn delete_object(&self, bucket: &str, key: &str) -> Result<Deletion> {
+        self.delete_version(bucket, key, NULL_VERSION, &LockCheck::now()).await
     }
+    /// Replaces one version's Object Lock state if it is still `expect`
+    /// (compare-and-swap: the caller judged the change against `expect`);
+    /// false when the version is gone, is a delete marker, or changed meanwhile.
+    async fn set_object_lock(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: &str,
+        expect: &ObjectLock,
+        lock: &ObjectLock,
+    ) -> Result<bool>;
     /// Sets the tags of one version (`None`: the current object); false when
     /// there is no such version, or it is a delete marker.
     async fn set_object_tags(&self, bucket: &str, key: &str, version_id: Option<&str>, tags: &[Tag]) -> Result<bool>;

@@ -46,6 +46,121 @@ pub struct BucketRecord {
     pub encryption: Option<BucketEncryption>,
     /// `None` until versioning is first configured (a bucket never returns to unversioned).
     pub versioning: Option<BucketVersioning>,
+    /// Object Lock: `Some` once enabled, which is for good (and keeps versioning on).
+    pub object_lock: Option<BucketObjectLock>,
+}
+
+/// A bucket's Object Lock configuration (ObjectLockEnabled is implied).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketObjectLock {
+    /// The retention new versions get when a write names none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_retention: Option<DefaultRetention>,
+}
+
+/// A default retention rule: a mode and a period of days or years.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultRetention {
+    pub mode: LockMode,
+    pub period: RetentionPeriod,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RetentionPeriod {
+    Days(u32),
+    Years(u32),
+}
+
+/// Object Lock retention modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LockMode {
+    /// Users with s3:BypassGovernanceRetention (and the header) may lift it.
+    #[serde(rename = "GOVERNANCE")]
+    Governance,
+    /// Nobody shortens or lifts it before its date.
+    #[serde(rename = "COMPLIANCE")]
+    Compliance,
+}
+
+impl LockMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Governance => "GOVERNANCE",
+            Self::Compliance => "COMPLIANCE",
+        }
+    }
+}
+
+/// A version's retention: its mode and the instant it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retention {
+    pub mode: LockMode,
+    /// Milliseconds since the epoch, judged against the server clock.
+    pub until_ms: i64,
+}
+
+/// The Object Lock state of one version.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectLock {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Retention>,
+    /// `None` until a legal hold is first set (GetObjectLegalHold then answers
+    /// NoSuchObjectLockConfiguration), then ON or OFF.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_hold: Option<bool>,
+}
+
+/// Why Object Lock refuses to let a version go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockBlock {
+    LegalHold,
+    Compliance,
+    Governance,
+}
+
+/// What a permanent delete is judged by: the server clock and whether the
+/// caller may bypass governance retention (permission and header both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockCheck {
+    pub now_ms: i64,
+    pub bypass_governance: bool,
+}
+
+impl LockCheck {
+    /// Judged now, without bypass.
+    pub fn now() -> Self {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        Self {
+            now_ms,
+            bypass_governance: false,
+        }
+    }
+}
+
+impl ObjectLock {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The retention still in force at `now_ms`.
+    pub fn active_retention(&self, now_ms: i64) -> Option<Retention> {
+        self.retention.filter(|r| r.until_ms > now_ms)
+    }
+
+    /// What keeps the version from being deleted under `check`, if anything.
+    /// Every store adapter calls this inside the delete's transaction.
+    pub fn blocks_delete(&self, check: &LockCheck) -> Option<LockBlock> {
+        if self.legal_hold == Some(true) {
+            return Some(LockBlock::LegalHold);
+        }
+        match self.active_retention(check.now_ms)?.mode {
+            LockMode::Compliance => Some(LockBlock::Compliance),
+            LockMode::Governance if check.bypass_governance => None,
+            LockMode::Governance => Some(LockBlock::Governance),
+        }
+    }
 }
 
 /// A bucket's versioning state (PutBucketVersioning).
@@ -184,6 +299,9 @@ pub struct ObjectDoc {
     /// has a version id (under the null version).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealed_version: Option<String>,
+    /// Object Lock retention and legal hold of this version.
+    #[serde(default, skip_serializing_if = "ObjectLock::is_empty")]
+    pub lock: ObjectLock,
 }
 
 /// The version id of objects written while a bucket is unversioned or suspended.
@@ -267,6 +385,10 @@ pub struct UploadDoc {
     pub checksum_algorithm: Option<String>,
     pub checksum_type: Option<String>,
     pub encryption: EncryptionRecord,
+    /// The Object Lock the completed object gets (the bucket default applies
+    /// at completion when this names no retention).
+    #[serde(default, skip_serializing_if = "ObjectLock::is_empty")]
+    pub lock: ObjectLock,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

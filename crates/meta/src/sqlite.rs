@@ -3,7 +3,7 @@
 //! commit waits on fsync (WAL mode). `synchronous=FULL`: a commit returns only
 //! after the WAL is on disk, which is what "acknowledged means durable" needs.
 use crate::records::*;
-use crate::{CreateBucket, DeleteBucket, Expect, MetaError, MetaStore, Result, Written};
+use crate::{BucketUpdate, CreateBucket, DeleteBucket, Deletion, Expect, MetaError, MetaStore, Result, Written};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::collections::HashSet;
@@ -115,6 +115,8 @@ impl SqliteStore {
         ensure_column(&writer, "buckets", "encryption", "TEXT")?;
         // v3 -> v4: the object_data table (inline small objects), created by SCHEMA.
         ensure_column(&writer, "buckets", "versioning", "TEXT")?;
+        // Added within v5, before its release: Object Lock.
+        ensure_column(&writer, "buckets", "object_lock", "TEXT")?;
         writer.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         let readers = (0..READERS)
             .map(|_| open_connection(path).map(Mutex::new))
@@ -317,19 +319,21 @@ type RawBucket = (
     Option<String>,
     Option<String>,
     Option<String>,
+    Option<String>,
 );
 
-const BUCKET_COLUMNS: &str = "name, owner, region, created_ms, tags, policy, encryption, versioning";
+const BUCKET_COLUMNS: &str = "name, owner, region, created_ms, tags, policy, encryption, versioning, object_lock";
 
 fn raw_bucket(row: &Row) -> rusqlite::Result<RawBucket> {
     RawBucket::try_from(row)
 }
 
 fn bucket_from_raw(raw: RawBucket) -> Result<BucketRecord> {
-    let (name, owner, region, created_ms, tags, policy, encryption, versioning) = raw;
+    let (name, owner, region, created_ms, tags, policy, encryption, versioning, object_lock) = raw;
     let tags = tags.map(|t| from_json::<Vec<Tag>>(&t)).transpose()?;
     let encryption = encryption.map(|e| from_json::<BucketEncryption>(&e)).transpose()?;
     let versioning = versioning.map(|v| from_json::<BucketVersioning>(&v)).transpose()?;
+    let object_lock = object_lock.map(|v| from_json::<BucketObjectLock>(&v)).transpose()?;
     Ok(BucketRecord {
         name,
         owner: account_id(owner)?,
@@ -339,6 +343,7 @@ fn bucket_from_raw(raw: RawBucket) -> Result<BucketRecord> {
         policy,
         encryption,
         versioning,
+        object_lock,
     })
 }
 
@@ -437,9 +442,10 @@ impl MetaStore for SqliteStore {
             let tags = b.tags.as_ref().map(to_json).transpose()?;
             let encryption = b.encryption.as_ref().map(to_json).transpose()?;
             let versioning = b.versioning.as_ref().map(to_json).transpose()?;
+            let object_lock = b.object_lock.as_ref().map(to_json).transpose()?;
             tx.execute(
-                "INSERT INTO buckets(name, owner, region, created_ms, tags, policy, encryption, versioning) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO buckets(name, owner, region, created_ms, tags, policy, encryption, versioning, object_lock) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     b.name,
                     b.owner.as_str(),
@@ -448,7 +454,8 @@ impl MetaStore for SqliteStore {
                     tags,
                     b.policy,
                     encryption,
-                    versioning
+                    versioning,
+                    object_lock
                 ],
             )?;
             tx.commit()?;
@@ -540,14 +547,57 @@ impl MetaStore for SqliteStore {
         .await
     }
 
-    async fn set_bucket_versioning(&self, name: &str, versioning: &BucketVersioning) -> Result<bool> {
-        let name = name.to_owned();
+    async fn set_bucket_versioning(&self, name: &str, versioning: &BucketVersioning) -> Result<BucketUpdate> {
+        let (name, enabled) = (name.to_owned(), versioning.enabled);
         let versioning = to_json(versioning)?;
         self.write(move |c| {
-            Ok(c.execute(
-                "UPDATE buckets SET versioning = ?2 WHERE name = ?1",
-                params![name, versioning],
-            )? == 1)
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let lock: Option<Option<String>> = tx
+                .query_row("SELECT object_lock FROM buckets WHERE name = ?1", params![name], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            let outcome = match lock {
+                None => BucketUpdate::NotFound,
+                Some(Some(_)) if !enabled => BucketUpdate::Refused,
+                Some(_) => {
+                    tx.execute(
+                        "UPDATE buckets SET versioning = ?2 WHERE name = ?1",
+                        params![name, versioning],
+                    )?;
+                    BucketUpdate::Done
+                }
+            };
+            tx.commit()?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn set_bucket_object_lock(&self, name: &str, lock: &BucketObjectLock) -> Result<BucketUpdate> {
+        let name = name.to_owned();
+        let lock = to_json(lock)?;
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let versioning: Option<Option<String>> = tx
+                .query_row("SELECT versioning FROM buckets WHERE name = ?1", params![name], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            let enabled = |v: &str| from_json::<BucketVersioning>(v).map(|v| v.enabled);
+            let outcome = match versioning {
+                None => BucketUpdate::NotFound,
+                Some(Some(v)) if enabled(&v)? => {
+                    tx.execute(
+                        "UPDATE buckets SET object_lock = ?2 WHERE name = ?1",
+                        params![name, lock],
+                    )?;
+                    BucketUpdate::Done
+                }
+                Some(_) => BucketUpdate::Refused,
+            };
+            tx.commit()?;
+            Ok(outcome)
         })
         .await
     }
@@ -587,10 +637,36 @@ impl MetaStore for SqliteStore {
         })
     }
 
-    async fn delete_version(&self, bucket: &str, key: &str, version_id: &str) -> Result<Option<ObjectRecord>> {
-        let (bucket, key, version_id) = (bucket.to_owned(), key.to_owned(), version_id.to_owned());
-        self.write_grouped(move |c| delete_version_tx(c, &bucket, &key, &version_id))
+    async fn delete_version(&self, bucket: &str, key: &str, version_id: &str, check: &LockCheck) -> Result<Deletion> {
+        let (bucket, key, version_id, check) = (bucket.to_owned(), key.to_owned(), version_id.to_owned(), *check);
+        self.write_grouped(move |c| delete_version_tx(c, &bucket, &key, &version_id, &check))
             .await
+    }
+
+    async fn set_object_lock(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: &str,
+        expect: &ObjectLock,
+        lock: &ObjectLock,
+    ) -> Result<bool> {
+        let (bucket, key, version_id) = (bucket.to_owned(), key.to_owned(), version_id.to_owned());
+        let (expect, lock) = (*expect, *lock);
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let Some(mut obj) = version_tx(&tx, &bucket, &key, &version_id)?.filter(|o| !o.delete_marker) else {
+                return Ok(false);
+            };
+            if obj.doc.lock != expect {
+                return Ok(false);
+            }
+            obj.doc.lock = lock;
+            rewrite_doc_tx(&tx, &obj)?;
+            tx.commit()?;
+            Ok(true)
+        })
+        .await
     }
 
     async fn set_object_tags(&self, bucket: &str, key: &str, version_id: Option<&str>, tags: &[Tag]) -> Result<bool> {

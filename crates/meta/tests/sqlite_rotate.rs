@@ -103,6 +103,7 @@ fn object(bucket: &str, key: &str, encryption: EncryptionRecord) -> ObjectRecord
             }],
             upload_id: None,
             sealed_version: None,
+            lock: Default::default(),
         },
         delete_marker: false,
     }
@@ -123,6 +124,7 @@ fn upload(id: &str, key: &str, encryption: EncryptionRecord) -> UploadRecord {
             checksum_algorithm: Some("CRC32".into()),
             checksum_type: None,
             encryption,
+            lock: Default::default(),
         },
     }
 }
@@ -207,6 +209,7 @@ async fn populated(dir: &std::path::Path) -> SqliteStore {
             policy: None,
             encryption: None,
             versioning: None,
+            object_lock: None,
         };
         assert_eq!(s.create_bucket(&b).await.unwrap(), CreateBucket::Created);
     }

@@ -168,6 +168,10 @@ impl S3Access for Gate {
     }
 }
 
+/// Operations whose handler makes the authorization decision (each calls
+/// `authorize_one` before acting): the gate cannot see what they decide on.
+const HANDLER_DECIDES: [&str; 3] = ["DeleteObjects", "PutObjectRetention", "PutObjectLegalHold"];
+
 /// What a request acts on, as the gate decides it.
 #[derive(Clone, Copy)]
 struct Target<'a> {
@@ -246,8 +250,12 @@ impl Gate {
         }
         let verdicts: Vec<Verdict> = match crate::actions::required(&operation, target.versioned) {
             // Decided by the handler: per key (DeleteObjects, as AWS does), or
-            // with s3:LocationConstraint from the body (CreateBucket).
-            Some(_) if operation == "DeleteObjects" || creating => vec![Verdict::Allow { by: Vec::new() }],
+            // with condition keys from the body (CreateBucket's
+            // s3:LocationConstraint, the s3:object-lock-* keys of
+            // PutObjectRetention and PutObjectLegalHold).
+            Some(_) if HANDLER_DECIDES.contains(&operation.as_str()) || creating => {
+                vec![Verdict::Allow { by: Vec::new() }]
+            }
             Some(required) => required
                 .iter()
                 .map(|r| {

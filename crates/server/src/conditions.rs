@@ -93,6 +93,19 @@ pub fn condition_keys(
         "s3:object-lock-legal-hold",
         header("x-amz-object-lock-legal-hold"),
     );
+    // Whole days from now to the requested date, rounded up: a bucket
+    // policy caps retention with a numeric condition on it.
+    let until = header("x-amz-object-lock-retain-until-date")
+        .and_then(|d| time::OffsetDateTime::parse(&d, &time::format_description::well_known::Rfc3339).ok());
+    if let Some(until) = until {
+        let until_ms = i64::try_from(until.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+        let now_ms = strongbox_identity::ms_since_epoch(ctx.time);
+        set(
+            &mut k,
+            "s3:object-lock-remaining-retention-days",
+            strongbox_engine::lock::remaining_days(until_ms, now_ms).to_string(),
+        );
+    }
     // Conditional writes (s3:if-match / s3:if-none-match) on PUT and completion.
     if matches!(ctx.operation.as_str(), "PutObject" | "CompleteMultipartUpload") {
         set_opt(&mut k, "s3:if-match", header("if-match"));

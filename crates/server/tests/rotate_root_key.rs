@@ -60,6 +60,7 @@ async fn fixture() -> Fixture {
         policy: None,
         encryption: None,
         versioning: None,
+        object_lock: None,
     };
     store.create_bucket(&bucket).await.unwrap();
     let dek = DataKey::generate().unwrap();
@@ -108,6 +109,7 @@ fn object(key: &str, encryption: EncryptionRecord) -> ObjectRecord {
             segments: vec![],
             upload_id: None,
             sealed_version: None,
+            lock: Default::default(),
         },
         delete_marker: false,
     }

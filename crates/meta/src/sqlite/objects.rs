@@ -1,8 +1,10 @@
 //! Object rows and the inline bytes of small objects (`object_data`): the
 //! reads and writes every object operation runs inside its transaction.
 use super::{from_json, key_string, to_json, u64_col};
-use crate::records::{KeyRange, NULL_VERSION, ObjectDoc, ObjectRecord, RECORD_VERSION, VersionCursor, VersionSummary};
-use crate::{MetaError, Result};
+use crate::records::{
+    KeyRange, LockCheck, NULL_VERSION, ObjectDoc, ObjectRecord, RECORD_VERSION, VersionCursor, VersionSummary,
+};
+use crate::{Deletion, MetaError, Result};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 const OBJECT_COLS: &str = "bucket, key, version_id, marker, size, etag, last_modified_ms, doc";
@@ -118,10 +120,14 @@ pub(super) fn delete_version_tx(
     bucket: &str,
     key: &str,
     version_id: &str,
-) -> Result<Option<ObjectRecord>> {
+    check: &LockCheck,
+) -> Result<Deletion> {
     let Some(old) = version_tx(conn, bucket, key, version_id)? else {
-        return Ok(None);
+        return Ok(Deletion::Missing);
     };
+    if let Some(block) = old.doc.lock.blocks_delete(check) {
+        return Ok(Deletion::Locked(block));
+    }
     conn.prepare_cached("DELETE FROM objects WHERE bucket = ?1 AND key = ?2 AND version_id = ?3")?
         .execute(params![bucket, key.as_bytes(), version_id])?;
     conn.prepare_cached(
@@ -130,7 +136,7 @@ pub(super) fn delete_version_tx(
     )?
     .execute(params![bucket, key.as_bytes()])?;
     drop_inline(conn, &old, None)?;
-    Ok(Some(old))
+    Ok(Deletion::Removed(Box::new(old)))
 }
 
 fn store_inline(conn: &Connection, o: &ObjectRecord) -> Result<()> {

@@ -51,6 +51,13 @@ impl StrongboxS3 {
         let resource =
             crate::actions::resource_arn(crate::actions::ResourceKind::Bucket, Some(&req.input.bucket), None);
         super::authorize_one(ctx, &keys, "s3:CreateBucket", &resource, Some(account.as_str()), None)?;
+        let object_lock = req.input.object_lock_enabled_for_bucket == Some(true);
+        if object_lock {
+            // As AWS: a bucket created with Object Lock also takes these two.
+            for action in ["s3:PutBucketObjectLockConfiguration", "s3:PutBucketVersioning"] {
+                super::authorize_one(ctx, &keys, action, &resource, Some(account.as_str()), None)?;
+            }
+        }
         let name = BucketName::parse(&req.input.bucket)
             .map_err(|_| s3_error!(InvalidBucketName, "The specified bucket is not valid."))?;
         // As in AWS: us-east-1 takes no LocationConstraint; any other must match the endpoint's region.
@@ -68,7 +75,11 @@ impl StrongboxS3 {
                 ));
             }
         }
-        engine(self.engine.create_bucket(&account, &name, &self.region).await)?;
+        engine(
+            self.engine
+                .create_bucket_with(&account, &name, &self.region, object_lock)
+                .await,
+        )?;
         Ok(S3Response::new(CreateBucketOutput {
             location: Some(format!("/{name}")),
             ..Default::default()

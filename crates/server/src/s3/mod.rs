@@ -8,6 +8,7 @@ mod copy;
 mod encryption;
 mod list;
 mod multipart;
+mod object_lock;
 mod objects;
 mod policy;
 pub(crate) mod sse;
@@ -73,6 +74,10 @@ pub(crate) fn s3_err(e: EngineError) -> S3Error {
         E::BadDigest(_) => S3ErrorCode::BadDigest,
         E::MalformedXml => S3ErrorCode::MalformedXML,
         E::NoSuchTagSet => S3ErrorCode::NoSuchTagSet,
+        E::ObjectLocked => S3ErrorCode::AccessDenied,
+        E::InvalidBucketState(_) => S3ErrorCode::InvalidBucketState,
+        E::ObjectLockConfigurationNotFound => S3ErrorCode::ObjectLockConfigurationNotFoundError,
+        E::NoSuchObjectLockConfiguration => S3ErrorCode::NoSuchObjectLockConfiguration,
         E::InvalidArgument(_) => S3ErrorCode::InvalidArgument,
         E::InvalidRequest(_) => S3ErrorCode::InvalidRequest,
         E::InvalidTag(_) => S3ErrorCode::InvalidTag,
@@ -455,6 +460,48 @@ impl S3 for StrongboxS3 {
     async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
         context(&req)?;
         self.do_list_parts(req).await
+    }
+    async fn put_object_lock_configuration(
+        &self,
+        req: S3Request<PutObjectLockConfigurationInput>,
+    ) -> S3Result<S3Response<PutObjectLockConfigurationOutput>> {
+        context(&req)?;
+        self.do_put_object_lock_configuration(req).await
+    }
+    async fn get_object_lock_configuration(
+        &self,
+        req: S3Request<GetObjectLockConfigurationInput>,
+    ) -> S3Result<S3Response<GetObjectLockConfigurationOutput>> {
+        context(&req)?;
+        self.do_get_object_lock_configuration(req).await
+    }
+    async fn put_object_retention(
+        &self,
+        req: S3Request<PutObjectRetentionInput>,
+    ) -> S3Result<S3Response<PutObjectRetentionOutput>> {
+        context(&req)?;
+        self.do_put_object_retention(req).await
+    }
+    async fn get_object_retention(
+        &self,
+        req: S3Request<GetObjectRetentionInput>,
+    ) -> S3Result<S3Response<GetObjectRetentionOutput>> {
+        context(&req)?;
+        self.do_get_object_retention(req).await
+    }
+    async fn put_object_legal_hold(
+        &self,
+        req: S3Request<PutObjectLegalHoldInput>,
+    ) -> S3Result<S3Response<PutObjectLegalHoldOutput>> {
+        context(&req)?;
+        self.do_put_object_legal_hold(req).await
+    }
+    async fn get_object_legal_hold(
+        &self,
+        req: S3Request<GetObjectLegalHoldInput>,
+    ) -> S3Result<S3Response<GetObjectLegalHoldOutput>> {
+        context(&req)?;
+        self.do_get_object_legal_hold(req).await
     }
     async fn list_multipart_uploads(
         &self,

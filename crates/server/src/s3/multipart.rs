@@ -76,6 +76,11 @@ impl StrongboxS3 {
             compute: vec![],
             store_checksum: algorithm,
             expect: strongbox_engine::Expect::Any,
+            lock: super::object_lock::requested_lock(
+                i.object_lock_mode.as_ref(),
+                i.object_lock_retain_until_date.as_ref(),
+                i.object_lock_legal_hold_status.as_ref(),
+            )?,
         };
         let checksum_type = i.checksum_type.as_ref().map(|t| t.as_str().to_owned());
         let bucket = engine(self.engine.bucket(&i.bucket).await)?;
@@ -126,6 +131,12 @@ impl StrongboxS3 {
         )?;
         let customer = customer_key!(&ctx, i)?;
         let upload = engine(self.engine.upload(&i.bucket, &i.key, &i.upload_id).await)?;
+        if !upload.doc.lock.is_empty() {
+            super::object_lock::require_integrity(&req.headers, None, &upload.doc.lock)?;
+        } else {
+            let bucket = engine(self.engine.bucket(&i.bucket).await)?;
+            super::object_lock::require_integrity(&req.headers, Some(&bucket), &upload.doc.lock)?;
+        }
         let keys = self
             .open_object_keys(&ctx, &upload.doc.encryption, &i.bucket, &i.key, customer.as_ref())
             .await?;

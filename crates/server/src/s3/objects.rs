@@ -1,4 +1,5 @@
 use super::convert::*;
+use super::object_lock::{requested_lock, require_integrity};
 use super::sse::{SseOut, customer_key, requested_sse, set_sse};
 use super::versioning::shown_version;
 use super::{StrongboxS3, context, s3_err};
@@ -140,6 +141,11 @@ impl StrongboxS3 {
             input.content_md5.as_ref(),
             req.trailing_headers.clone(),
         )?;
+        let lock = requested_lock(
+            input.object_lock_mode.as_ref(),
+            input.object_lock_retain_until_date.as_ref(),
+            input.object_lock_legal_hold_status.as_ref(),
+        )?;
         let opts = PutOptions {
             content: ContentHeaders {
                 content_type: content_type_or_default(input.content_type.as_ref()),
@@ -154,8 +160,13 @@ impl StrongboxS3 {
             compute: plan.compute(),
             store_checksum: Some(plan.stored()),
             expect: write_expect(input.if_match.as_ref(), input.if_none_match.as_ref())?,
+            lock,
         };
         let bucket = engine(self.engine.bucket(&input.bucket).await)?;
+        if !form {
+            // A form's fields carry no body checksum; its policy signs the upload instead.
+            require_integrity(&req.headers, Some(&bucket), &lock)?;
+        }
         let keys = self.new_object_keys(&ctx, &bucket, key.as_str(), requested).await?;
         let body = input.body.take().unwrap_or_else(|| StreamingBlob::from(Bytes::new()));
         let rec = engine(
@@ -209,6 +220,9 @@ impl StrongboxS3 {
             ..Default::default()
         };
         object_headers!(out, &o);
+        let lock = self.lock_headers(ctx, &b, &o);
+        (out.object_lock_mode, out.object_lock_retain_until_date) = (lock.mode, lock.until);
+        out.object_lock_legal_hold_status = lock.legal_hold;
         if whole && checksum_enabled(i.checksum_mode.as_ref()) {
             let c = ChecksumOut::of_object(&o);
             out.checksum_type = c.kind.clone();
@@ -258,6 +272,9 @@ impl StrongboxS3 {
             ..Default::default()
         };
         object_headers!(out, &o);
+        let lock = self.lock_headers(ctx, &b, &o);
+        (out.object_lock_mode, out.object_lock_retain_until_date) = (lock.mode, lock.until);
+        out.object_lock_legal_hold_status = lock.legal_hold;
         if whole && checksum_enabled(i.checksum_mode.as_ref()) {
             let c = ChecksumOut::of_object(&o);
             out.checksum_type = c.kind.clone();
@@ -274,14 +291,18 @@ impl StrongboxS3 {
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
         let i = &req.input;
         object_key(&i.key)?;
-        if i.version_id.is_some() {
+        let ctx = context(&req)?;
+        let bucket = engine(self.engine.bucket(&i.bucket).await)?;
+        if i.version_id.is_some() && Self::mfa_delete_on(&bucket) {
             // Removing a version for good is what MFA Delete guards.
-            let bucket = engine(self.engine.bucket(&i.bucket).await)?;
-            if Self::mfa_delete_on(&bucket) {
-                self.require_mfa(context(&req)?, &bucket, i.mfa.as_deref()).await?;
-            }
+            self.require_mfa(ctx, &bucket, i.mfa.as_deref()).await?;
         }
-        let done = engine(self.engine.delete(&i.bucket, &i.key, i.version_id.as_deref()).await)?;
+        let bypass = self.may_bypass_governance(ctx, &bucket, i.bypass_governance_retention, &i.key)?;
+        let done = engine(
+            self.engine
+                .delete(&i.bucket, &i.key, i.version_id.as_deref(), bypass)
+                .await,
+        )?;
         Ok(S3Response::new(DeleteObjectOutput {
             delete_marker: done.delete_marker.then_some(true),
             version_id: done.version_id,
@@ -295,6 +316,7 @@ impl StrongboxS3 {
     ) -> S3Result<S3Response<DeleteObjectsOutput>> {
         let ctx = context(&req)?.clone();
         let mfa = req.input.mfa;
+        let bypass_header = req.input.bypass_governance_retention;
         let bucket = req.input.bucket;
         let delete = req.input.delete;
         if delete.objects.len() > MAX_DELETE_KEYS || delete.objects.is_empty() {
@@ -318,11 +340,13 @@ impl StrongboxS3 {
                 Err(e) => Err(e),
                 Ok(_) => match self.authorize_object(&ctx, &record, policy.as_deref(), action, &obj.key) {
                     Err(e) => Err(e),
-                    Ok(()) => self
-                        .engine
-                        .delete(&bucket, &obj.key, obj.version_id.as_deref())
-                        .await
-                        .map_err(s3_err),
+                    Ok(()) => {
+                        let bypass = self.may_bypass_governance(&ctx, &record, bypass_header, &obj.key)?;
+                        self.engine
+                            .delete(&bucket, &obj.key, obj.version_id.as_deref(), bypass)
+                            .await
+                            .map_err(s3_err)
+                    }
                 },
             };
             match result {
@@ -427,6 +451,13 @@ impl StrongboxS3 {
                     .and_then(|c| strongbox_engine::ChecksumAlgorithm::parse(&c.algorithm))
             })
             .unwrap_or(strongbox_engine::ChecksumAlgorithm::Crc64Nvme);
+        // The copy's lock comes from this request's headers (and the bucket
+        // default), never from the source.
+        let lock = requested_lock(
+            i.object_lock_mode.as_ref(),
+            i.object_lock_retain_until_date.as_ref(),
+            i.object_lock_legal_hold_status.as_ref(),
+        )?;
         let opts = PutOptions {
             content,
             user_meta: meta,
@@ -434,6 +465,7 @@ impl StrongboxS3 {
             compute: vec![algorithm],
             store_checksum: Some(algorithm),
             expect: write_expect(i.if_match.as_ref(), i.if_none_match.as_ref())?,
+            lock,
         };
         let bucket = engine(self.engine.bucket(&i.bucket).await)?;
         let keys = self.new_object_keys(&ctx, &bucket, key.as_str(), requested).await?;
@@ -536,6 +568,7 @@ mod tests {
                 }],
                 upload_id: None,
                 sealed_version: None,
+                lock: Default::default(),
             },
             delete_marker: false,
         }

@@ -144,6 +144,14 @@ impl StrongboxS3 {
                 ));
             }
         };
+        if !enabled && bucket.object_lock.is_some() {
+            // Checked before MFA so a refused change does not spend a code;
+            // the store checks again in the write's transaction.
+            return Err(super::s3_err(strongbox_engine::EngineError::InvalidBucketState(
+                "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed."
+                    .into(),
+            )));
+        }
         let current_mfa = bucket.versioning.is_some_and(|v| v.mfa_delete);
         let mfa_delete = match conf.mfa_delete.as_ref().map(MFADelete::as_str) {
             None => current_mfa,
