@@ -29,7 +29,7 @@ use objects::{delete_version_tx, get_object_tx, latest_tx, load_inline, put_obje
 const READERS: usize = 4;
 
 /// Schema version stored in `PRAGMA user_version`. DO NOT CHANGE without a migration.
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS accounts(
@@ -115,7 +115,9 @@ impl SqliteStore {
         ensure_column(&writer, "buckets", "encryption", "TEXT")?;
         // v3 -> v4: the object_data table (inline small objects), created by SCHEMA.
         ensure_column(&writer, "buckets", "versioning", "TEXT")?;
-        // Added within v5, before its release: Object Lock.
+        // v5 -> v6: Object Lock (bucket column; version locks live in the doc).
+        // A v5 binary would ignore locks and delete protected versions, so the
+        // version bump makes it refuse the database.
         ensure_column(&writer, "buckets", "object_lock", "TEXT")?;
         writer.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         let readers = (0..READERS)
