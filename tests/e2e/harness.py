@@ -301,15 +301,18 @@ class AwsCli:
                 env["AWS_SESSION_TOKEN"] = self.credentials["SessionToken"]
         return env
 
-    def __init__(self, server: StrongboxServer, scheme: str, credentials: dict | None = None):
+    def __init__(self, server: StrongboxServer, scheme: str, credentials: dict | None = None,
+                 endpoint: str | None = None):
         """`credentials`: STS-shaped (AccessKeyId, SecretAccessKey, SessionToken)
-        to run as instead of the account root."""
+        to run as instead of the account root; `endpoint`: instead of the
+        server's 127.0.0.1 one (e.g. `localhost`, for S3 Control)."""
         self.server = server
         self.scheme = scheme
         self.credentials = credentials
+        self.endpoint = endpoint or server.endpoint(scheme)
 
     def __call__(self, *args: str, check: bool = True, timeout: float = 180) -> subprocess.CompletedProcess:
-        cmd = [aws_executable(), *args, "--endpoint-url", self.server.endpoint(self.scheme)]
+        cmd = [aws_executable(), *args, "--endpoint-url", self.endpoint]
         if self.scheme == "https":
             cmd += ["--ca-bundle", str(self.server.cert_path)]
         result = subprocess.run(

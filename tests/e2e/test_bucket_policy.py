@@ -31,6 +31,9 @@ def owned(server):
     http = server.client("http")
     name = unique_bucket("pol")
     http.create_bucket(Bucket=name)
+    # These tests exercise the policy language, public grants included:
+    # lift the Block Public Access a new bucket starts with (test_public_access.py tests it).
+    http.delete_public_access_block(Bucket=name)
     http.put_object(Bucket=name, Key="doc.txt", Body=b"hello policy")
     yield name
     https = server.client("https")

@@ -188,6 +188,9 @@ CASES = {
         srv.http_endpoint + f"/?X-Amz-Credential={srv.access_key}%2F20261203%2Fus-east-1%2Fiam%2Faws4_request",
         data="Action=ListUsers&Version=2010-05-08", timeout=30,
         headers={"Content-Type": "application/x-www-form-urlencoded"})),
+    # The IAM query body is read whole, up to 256 KiB.
+    ("iam", "RequestEntityTooLarge"): lambda srv, s3, b: iam_code(iam_call(
+        srv, {"Action": "ListUsers", "Version": "2010-05-08", "Pad": "x" * (300 * 1024)})),
     ("iam", "SignatureDoesNotMatch"): lambda srv, s3, b: iam_code(iam_call(
         srv, {"Action": "ListUsers", "Version": "2010-05-08"}, secret="wrong-secret")),
     ("kms", "InvalidAliasNameException"): lambda srv, s3, b: kms_code(kms_call(
@@ -239,6 +242,10 @@ def source_codes():
         codes |= set(re.findall(r"S3ErrorCode::([A-Z][A-Za-z]+)\b", t)) - {"Custom"}
         codes |= set(re.findall(r"s3_error!\(\s*([A-Z][A-Za-z]+)", t))
         codes |= set(re.findall(r'Custom\(\s*"([A-Za-z]+)"', t))
+        codes |= set(re.findall(r'custom_error\(\s*"([A-Za-z]+)"', t))
+        # Protocols answered outside s3s (S3 Control): (status, "Code", message).
+        codes |= set(re.findall(r'StatusCode::[A-Z_]+,\s*"([A-Z][A-Za-z]+)"', t))
+        codes |= set(re.findall(r'forbidden\(\s*"([A-Z][A-Za-z]+)"', t))
     t = (ROOT / "crates/iam/src/error.rs").read_text() + (ROOT / "crates/kms/src/error.rs").read_text()
     codes |= set(re.findall(r'=> "([A-Z][A-Za-z]+(?:Exception)?)",', t)) - {"Receiver", "Sender"}
     return codes

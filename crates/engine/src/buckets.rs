@@ -1,5 +1,8 @@
 use crate::{Engine, EngineError, Result, now_ms};
-use strongbox_meta::{BucketObjectLock, BucketRecord, BucketVersioning, CreateBucket, DeleteBucket, Tag};
+use strongbox_meta::{
+    BucketObjectLock, BucketRecord, BucketSettings, BucketVersioning, CreateBucket, DeleteBucket, PublicAccessBlock,
+    Tag,
+};
 use strongbox_types::{AccountId, BucketName};
 
 impl Engine {
@@ -29,6 +32,11 @@ impl Engine {
                 mfa_delete: false,
             }),
             object_lock: object_lock.then(BucketObjectLock::default),
+            // AWS's default since April 2023: a new bucket blocks all public access.
+            settings: BucketSettings {
+                public_access_block: Some(PublicAccessBlock::ALL),
+            },
+            account_public_access_block: None,
         };
         match self.meta.create_bucket(&record).await? {
             CreateBucket::Created => Ok(()),

@@ -53,6 +53,8 @@ pub enum EngineError {
     ObjectLockConfigurationNotFound,
     #[error("The specified object does not have a ObjectLock configuration")]
     NoSuchObjectLockConfiguration,
+    #[error("The public access block configuration was not found")]
+    NoSuchPublicAccessBlockConfiguration,
     #[error("{0}")]
     InvalidArgument(String),
     #[error("{0}")]

@@ -17,6 +17,7 @@ mod list;
 pub mod lock;
 mod multipart;
 mod objects;
+mod public_access;
 mod stage;
 mod stream;
 mod tags;

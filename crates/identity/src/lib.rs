@@ -8,6 +8,10 @@
 //! is decided against the *current* role, user and policies on every
 //! request, so deleting a role or detaching a policy ends what its sessions
 //! can do at once.
+mod signed;
+
+pub use signed::{Signed, SignedError, authenticate_signed};
+
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 

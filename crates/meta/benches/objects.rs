@@ -166,6 +166,8 @@ async fn populate(store: &Arc<SqliteStore>, keys: u64) {
             encryption: None,
             versioning: None,
             object_lock: None,
+            settings: Default::default(),
+            account_public_access_block: None,
         };
         store.create_bucket(&bucket).await.unwrap();
     }

@@ -64,6 +64,8 @@ fn bucket(name: &str) -> BucketRecord {
         encryption: None,
         versioning: None,
         object_lock: None,
+        settings: Default::default(),
+        account_public_access_block: None,
     }
 }
 
@@ -75,6 +77,7 @@ pub async fn run_all(store: &dyn MetaStore) {
     inline_objects(store).await;
     versions(store).await;
     object_lock(store).await;
+    public_access(store).await;
     concurrent_writes(store).await;
     multipart(store).await;
     iam::run(store).await;
@@ -119,6 +122,8 @@ async fn buckets(s: &dyn MetaStore) {
         encryption: None,
         versioning: None,
         object_lock: None,
+        settings: Default::default(),
+        account_public_access_block: None,
     };
     assert_eq!(s.create_bucket(&b).await.ok(), Some(CreateBucket::Created));
     assert_eq!(
@@ -135,7 +140,10 @@ async fn buckets(s: &dyn MetaStore) {
     assert_eq!(s.get_bucket("b1").await.ok().flatten().and_then(|b| b.tags), Some(tags));
     assert_eq!(s.set_bucket_tags("missing", None).await.ok(), Some(false));
     let policy = r#"{"Version":"2012-10-17","Statement":[]}"#;
-    assert_eq!(s.set_bucket_policy("b1", Some(policy)).await.ok(), Some(true));
+    assert_eq!(
+        s.set_bucket_policy("b1", Some(policy), false).await.ok(),
+        Some(BucketUpdate::Done)
+    );
     assert_eq!(
         s.get_bucket("b1")
             .await
@@ -145,9 +153,15 @@ async fn buckets(s: &dyn MetaStore) {
             .as_deref(),
         Some(policy)
     );
-    assert_eq!(s.set_bucket_policy("b1", None).await.ok(), Some(true));
+    assert_eq!(
+        s.set_bucket_policy("b1", None, false).await.ok(),
+        Some(BucketUpdate::Done)
+    );
     assert_eq!(s.get_bucket("b1").await.ok().flatten().and_then(|b| b.policy), None);
-    assert_eq!(s.set_bucket_policy("missing", Some(policy)).await.ok(), Some(false));
+    assert_eq!(
+        s.set_bucket_policy("missing", Some(policy), false).await.ok(),
+        Some(BucketUpdate::NotFound)
+    );
     let encryption = BucketEncryption {
         algorithm: "aws:kms".into(),
         kms_key_id: Some("alias/k".into()),
@@ -651,6 +665,96 @@ async fn object_lock(s: &dyn MetaStore) {
 /// Many writers at once (the group commit path): each sees its own outcome,
 /// conditions are checked against the writes committed before it, and a
 /// failing write does not undo the others in its batch.
+/// Settings documents: edits in one transaction, refused edits change
+/// nothing, and the BlockPublicPolicy guard of `set_bucket_policy` reads both
+/// the bucket's and the owner account's setting.
+async fn public_access(s: &dyn MetaStore) {
+    assert!(s.create_bucket(&bucket("bpa")).await.is_ok());
+    let policy = Some(r#"{"Version":"2012-10-17","Statement":[]}"#);
+    let set = |block: Option<PublicAccessBlock>| -> SettingsEdit<BucketSettings> {
+        Box::new(move |st: &mut BucketSettings| {
+            st.public_access_block = block;
+            true
+        })
+    };
+    let only_policy = PublicAccessBlock {
+        block_public_policy: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        s.update_bucket_settings("bpa", set(Some(only_policy))).await.ok(),
+        Some(BucketUpdate::Done)
+    );
+    assert_eq!(
+        s.update_bucket_settings("nope", set(None)).await.ok(),
+        Some(BucketUpdate::NotFound)
+    );
+    let declined: SettingsEdit<BucketSettings> = Box::new(|st: &mut BucketSettings| {
+        st.public_access_block = None;
+        false
+    });
+    assert_eq!(
+        s.update_bucket_settings("bpa", declined).await.ok(),
+        Some(BucketUpdate::Refused)
+    );
+    let stored = s.get_bucket("bpa").await.ok().flatten().map(|b| b.settings);
+    assert_eq!(stored.and_then(|st| st.public_access_block), Some(only_policy));
+    assert_eq!(
+        s.set_bucket_policy("bpa", policy, true).await.ok(),
+        Some(BucketUpdate::Refused)
+    );
+    assert_eq!(
+        s.set_bucket_policy("bpa", policy, false).await.ok(),
+        Some(BucketUpdate::Done)
+    );
+    // The bucket's own setting lifted, the account's still blocks.
+    assert_eq!(
+        s.update_bucket_settings("bpa", set(None)).await.ok(),
+        Some(BucketUpdate::Done)
+    );
+    assert_eq!(
+        s.account_settings("111122223333").await.ok(),
+        Some(AccountSettings::default())
+    );
+    let account_edit: SettingsEdit<AccountSettings> = Box::new(move |st: &mut AccountSettings| {
+        st.public_access_block = Some(only_policy);
+        true
+    });
+    assert_eq!(
+        s.update_account_settings("111122223333", account_edit).await.ok(),
+        Some(BucketUpdate::Done)
+    );
+    assert_eq!(
+        s.account_settings("111122223333")
+            .await
+            .ok()
+            .and_then(|st| st.public_access_block),
+        Some(only_policy)
+    );
+    assert_eq!(
+        s.set_bucket_policy("bpa", policy, true).await.ok(),
+        Some(BucketUpdate::Refused)
+    );
+    let lift: SettingsEdit<AccountSettings> = Box::new(|st: &mut AccountSettings| {
+        st.public_access_block = None;
+        true
+    });
+    assert_eq!(
+        s.update_account_settings("111122223333", lift).await.ok(),
+        Some(BucketUpdate::Done)
+    );
+    assert_eq!(
+        s.set_bucket_policy("bpa", policy, true).await.ok(),
+        Some(BucketUpdate::Done)
+    );
+    let unknown: SettingsEdit<AccountSettings> = Box::new(|_: &mut AccountSettings| true);
+    assert_eq!(
+        s.update_account_settings("999999999999", unknown).await.ok(),
+        Some(BucketUpdate::NotFound)
+    );
+    assert!(matches!(s.delete_bucket("bpa").await, Ok(DeleteBucket::Deleted { .. })));
+}
+
 async fn concurrent_writes(s: &dyn MetaStore) {
     let writes = (0..64).map(|i| {
         let o = object("b2", &format!("c/{i:02}"), &format!("cb{i}"));

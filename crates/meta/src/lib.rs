@@ -122,10 +122,16 @@ pub enum Written<T> {
 pub enum BucketUpdate {
     Done,
     NotFound,
-    /// Object Lock forbids it: suspending versioning under Object Lock, or
-    /// enabling Object Lock while versioning is not enabled.
+    /// The change's precondition does not hold: suspending versioning under
+    /// Object Lock, enabling Object Lock while versioning is not enabled, or
+    /// a settings edit that declined.
     Refused,
 }
+
+/// An edit of a settings document, run inside the store's transaction on
+/// the current document (again, should the transaction be retried);
+/// returning false leaves it unchanged ([`BucketUpdate::Refused`]).
+pub type SettingsEdit<T> = Box<dyn Fn(&mut T) -> bool + Send>;
 
 /// What a permanent delete of one version did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,8 +170,11 @@ pub trait MetaStore: IamStore + KmsStore + Send + Sync + 'static {
     async fn delete_bucket(&self, name: &str) -> Result<DeleteBucket>;
     /// Returns false when the bucket does not exist.
     async fn set_bucket_tags(&self, name: &str, tags: Option<&[Tag]>) -> Result<bool>;
-    /// Sets or (with `None`) removes the bucket policy; false when the bucket does not exist.
-    async fn set_bucket_policy(&self, name: &str, policy: Option<&str>) -> Result<bool>;
+    /// Sets or (with `None`) removes the bucket policy. A policy the caller
+    /// judged `public` is [`BucketUpdate::Refused`] while the bucket's or its
+    /// owner account's Block Public Access has BlockPublicPolicy on, checked
+    /// in the same transaction as the write.
+    async fn set_bucket_policy(&self, name: &str, policy: Option<&str>, public: bool) -> Result<BucketUpdate>;
     /// Sets or (with `None`) resets the default encryption; false when the bucket does not exist.
     async fn set_bucket_encryption(&self, name: &str, encryption: Option<&BucketEncryption>) -> Result<bool>;
 
@@ -175,6 +184,14 @@ pub trait MetaStore: IamStore + KmsStore + Send + Sync + 'static {
     /// Enables Object Lock or replaces its default retention; refused unless
     /// versioning is enabled (checked in the same transaction).
     async fn set_bucket_object_lock(&self, name: &str, lock: &BucketObjectLock) -> Result<BucketUpdate>;
+
+    /// Applies `edit` to the bucket's settings in one transaction.
+    async fn update_bucket_settings(&self, name: &str, edit: SettingsEdit<BucketSettings>) -> Result<BucketUpdate>;
+    /// An account's settings (the default when it never set any).
+    async fn account_settings(&self, account: &str) -> Result<AccountSettings>;
+    /// Applies `edit` to an account's settings in one transaction.
+    async fn update_account_settings(&self, account: &str, edit: SettingsEdit<AccountSettings>)
+    -> Result<BucketUpdate>;
 
     /// Adds `object` (a version or a delete marker) as the key's latest
     /// version if `expect` holds of the current object. A [`NULL_VERSION`]

@@ -48,6 +48,59 @@ pub struct BucketRecord {
     pub versioning: Option<BucketVersioning>,
     /// Object Lock: `Some` once enabled, which is for good (and keeps versioning on).
     pub object_lock: Option<BucketObjectLock>,
+    /// The bucket's public-access, ownership and browser settings.
+    pub settings: BucketSettings,
+    /// The owner account's Block Public Access, read with the record (not
+    /// stored with the bucket: `create_bucket` ignores it).
+    pub account_public_access_block: Option<PublicAccessBlock>,
+}
+
+/// The four Block Public Access flags, of a bucket or of an account.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicAccessBlock {
+    pub block_public_acls: bool,
+    pub ignore_public_acls: bool,
+    pub block_public_policy: bool,
+    pub restrict_public_buckets: bool,
+}
+
+impl PublicAccessBlock {
+    /// Every flag on: what a new bucket gets, as AWS since April 2023.
+    pub const ALL: Self = Self {
+        block_public_acls: true,
+        ignore_public_acls: true,
+        block_public_policy: true,
+        restrict_public_buckets: true,
+    };
+
+    /// The most restrictive of two settings: a flag is on if either has it on.
+    pub fn most_restrictive(self, other: Self) -> Self {
+        Self {
+            block_public_acls: self.block_public_acls || other.block_public_acls,
+            ignore_public_acls: self.ignore_public_acls || other.ignore_public_acls,
+            block_public_policy: self.block_public_policy || other.block_public_policy,
+            restrict_public_buckets: self.restrict_public_buckets || other.restrict_public_buckets,
+        }
+    }
+}
+
+/// Bucket settings kept as one JSON document (`buckets.settings`, schema
+/// v7), each `None` until configured. Changed only through
+/// [`crate::MetaStore::update_bucket_settings`], a read-modify-write in one
+/// transaction, so concurrent changes to different settings do not undo
+/// each other.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_access_block: Option<PublicAccessBlock>,
+}
+
+/// Account-wide settings (`account_settings`, schema v7).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountSettings {
+    /// The account-level Block Public Access (S3 Control PutPublicAccessBlock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_access_block: Option<PublicAccessBlock>,
 }
 
 /// A bucket's Object Lock configuration (ObjectLockEnabled is implied).
@@ -182,6 +235,15 @@ pub enum VersioningState {
 }
 
 impl BucketRecord {
+    /// The Block Public Access enforced on this bucket: the most
+    /// restrictive of its own setting and its owner account's.
+    pub fn effective_public_access_block(&self) -> PublicAccessBlock {
+        self.settings
+            .public_access_block
+            .unwrap_or_default()
+            .most_restrictive(self.account_public_access_block.unwrap_or_default())
+    }
+
     pub fn versioning_state(&self) -> VersioningState {
         match self.versioning {
             None => VersioningState::Unversioned,

@@ -3,7 +3,9 @@
 //! commit waits on fsync (WAL mode). `synchronous=FULL`: a commit returns only
 //! after the WAL is on disk, which is what "acknowledged means durable" needs.
 use crate::records::*;
-use crate::{BucketUpdate, CreateBucket, DeleteBucket, Deletion, Expect, MetaError, MetaStore, Result, Written};
+use crate::{
+    BucketUpdate, CreateBucket, DeleteBucket, Deletion, Expect, MetaError, MetaStore, Result, SettingsEdit, Written,
+};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::collections::HashSet;
@@ -29,7 +31,7 @@ use objects::{delete_version_tx, get_object_tx, latest_tx, load_inline, put_obje
 const READERS: usize = 4;
 
 /// Schema version stored in `PRAGMA user_version`. DO NOT CHANGE without a migration.
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 7;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS accounts(
@@ -43,6 +45,8 @@ CREATE TABLE IF NOT EXISTS buckets(
   name TEXT PRIMARY KEY, owner TEXT NOT NULL REFERENCES accounts(id), region TEXT NOT NULL,
   created_ms INTEGER NOT NULL, tags TEXT, policy TEXT, encryption TEXT);
 CREATE INDEX IF NOT EXISTS buckets_by_owner ON buckets(owner, name);
+CREATE TABLE IF NOT EXISTS account_settings(
+  account_id TEXT PRIMARY KEY REFERENCES accounts(id), doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS objects(
   bucket TEXT NOT NULL, key BLOB NOT NULL, seq INTEGER NOT NULL, version_id TEXT NOT NULL,
   latest INTEGER NOT NULL, marker INTEGER NOT NULL, size INTEGER NOT NULL,
@@ -119,6 +123,10 @@ impl SqliteStore {
         // A v5 binary would ignore locks and delete protected versions, so the
         // version bump makes it refuse the database.
         ensure_column(&writer, "buckets", "object_lock", "TEXT")?;
+        // v6 -> v7: Block Public Access and the other bucket settings (one
+        // JSON document), and account_settings (created by SCHEMA). A v6
+        // binary would ignore Block Public Access, so it must refuse the database.
+        ensure_column(&writer, "buckets", "settings", "TEXT")?;
         writer.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         let readers = (0..READERS)
             .map(|_| open_connection(path).map(Mutex::new))
@@ -322,20 +330,27 @@ type RawBucket = (
     Option<String>,
     Option<String>,
     Option<String>,
+    Option<String>,
+    Option<String>,
 );
 
-const BUCKET_COLUMNS: &str = "name, owner, region, created_ms, tags, policy, encryption, versioning, object_lock";
+/// A bucket row with its owner account's settings (a LEFT JOIN in one
+/// read, so both come from the same snapshot).
+const BUCKET_COLUMNS: &str = "name, owner, region, b.created_ms, tags, policy, encryption, versioning, object_lock, \
+     settings, s.doc FROM buckets b LEFT JOIN account_settings s ON s.account_id = b.owner";
 
 fn raw_bucket(row: &Row) -> rusqlite::Result<RawBucket> {
     RawBucket::try_from(row)
 }
 
 fn bucket_from_raw(raw: RawBucket) -> Result<BucketRecord> {
-    let (name, owner, region, created_ms, tags, policy, encryption, versioning, object_lock) = raw;
+    let (name, owner, region, created_ms, tags, policy, encryption, versioning, object_lock, settings, account) = raw;
     let tags = tags.map(|t| from_json::<Vec<Tag>>(&t)).transpose()?;
     let encryption = encryption.map(|e| from_json::<BucketEncryption>(&e)).transpose()?;
     let versioning = versioning.map(|v| from_json::<BucketVersioning>(&v)).transpose()?;
     let object_lock = object_lock.map(|v| from_json::<BucketObjectLock>(&v)).transpose()?;
+    let settings = settings.map(|v| from_json::<BucketSettings>(&v)).transpose()?;
+    let account = account.map(|v| from_json::<AccountSettings>(&v)).transpose()?;
     Ok(BucketRecord {
         name,
         owner: account_id(owner)?,
@@ -346,7 +361,22 @@ fn bucket_from_raw(raw: RawBucket) -> Result<BucketRecord> {
         encryption,
         versioning,
         object_lock,
+        settings: settings.unwrap_or_default(),
+        account_public_access_block: account.and_then(|a| a.public_access_block),
     })
+}
+
+/// An account's settings as stored (the default when it never set any).
+fn account_settings_in(c: &Connection, account: &str) -> Result<AccountSettings> {
+    c.query_row(
+        "SELECT doc FROM account_settings WHERE account_id = ?1",
+        params![account],
+        |r| r.get::<_, String>(0),
+    )
+    .optional()?
+    .map(|t| from_json::<AccountSettings>(&t))
+    .transpose()
+    .map(Option::unwrap_or_default)
 }
 
 type RawAccount = (String, String, String, i64);
@@ -445,9 +475,10 @@ impl MetaStore for SqliteStore {
             let encryption = b.encryption.as_ref().map(to_json).transpose()?;
             let versioning = b.versioning.as_ref().map(to_json).transpose()?;
             let object_lock = b.object_lock.as_ref().map(to_json).transpose()?;
+            let settings = to_json(&b.settings)?;
             tx.execute(
-                "INSERT INTO buckets(name, owner, region, created_ms, tags, policy, encryption, versioning, object_lock) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO buckets(name, owner, region, created_ms, tags, policy, encryption, versioning, object_lock, \
+                 settings) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     b.name,
                     b.owner.as_str(),
@@ -457,7 +488,8 @@ impl MetaStore for SqliteStore {
                     b.policy,
                     encryption,
                     versioning,
-                    object_lock
+                    object_lock,
+                    settings
                 ],
             )?;
             tx.commit()?;
@@ -468,7 +500,7 @@ impl MetaStore for SqliteStore {
 
     async fn get_bucket(&self, name: &str) -> Result<Option<BucketRecord>> {
         self.lookup(|c| {
-            c.prepare_cached(&format!("SELECT {BUCKET_COLUMNS} FROM buckets WHERE name = ?1"))?
+            c.prepare_cached(&format!("SELECT {BUCKET_COLUMNS} WHERE name = ?1"))?
                 .query_row(params![name], raw_bucket)
                 .optional()?
                 .map(bucket_from_raw)
@@ -479,9 +511,7 @@ impl MetaStore for SqliteStore {
     async fn list_buckets(&self, owner: &str) -> Result<Vec<BucketRecord>> {
         let owner = owner.to_owned();
         self.read(move |c| {
-            let mut stmt = c.prepare(&format!(
-                "SELECT {BUCKET_COLUMNS} FROM buckets WHERE owner = ?1 ORDER BY name"
-            ))?;
+            let mut stmt = c.prepare(&format!("SELECT {BUCKET_COLUMNS} WHERE owner = ?1 ORDER BY name"))?;
             let rows = stmt.query_map(params![owner], raw_bucket)?;
             rows.map(|r| bucket_from_raw(r?)).collect()
         })
@@ -529,10 +559,34 @@ impl MetaStore for SqliteStore {
             .await
     }
 
-    async fn set_bucket_policy(&self, name: &str, policy: Option<&str>) -> Result<bool> {
+    async fn set_bucket_policy(&self, name: &str, policy: Option<&str>, public: bool) -> Result<BucketUpdate> {
         let (name, policy) = (name.to_owned(), policy.map(str::to_owned));
         self.write(move |c| {
-            Ok(c.execute("UPDATE buckets SET policy = ?2 WHERE name = ?1", params![name, policy])? == 1)
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let row: Option<(String, Option<String>)> = tx
+                .query_row(
+                    "SELECT owner, settings FROM buckets WHERE name = ?1",
+                    params![name],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((owner, settings)) = row else {
+                return Ok(BucketUpdate::NotFound);
+            };
+            if public {
+                let bucket = settings
+                    .map(|t| from_json::<BucketSettings>(&t))
+                    .transpose()?
+                    .and_then(|s| s.public_access_block);
+                let account = account_settings_in(&tx, &owner)?.public_access_block;
+                let effective = bucket.unwrap_or_default().most_restrictive(account.unwrap_or_default());
+                if effective.block_public_policy {
+                    return Ok(BucketUpdate::Refused);
+                }
+            }
+            tx.execute("UPDATE buckets SET policy = ?2 WHERE name = ?1", params![name, policy])?;
+            tx.commit()?;
+            Ok(BucketUpdate::Done)
         })
         .await
     }
@@ -600,6 +654,70 @@ impl MetaStore for SqliteStore {
             };
             tx.commit()?;
             Ok(outcome)
+        })
+        .await
+    }
+
+    async fn update_bucket_settings(&self, name: &str, edit: SettingsEdit<BucketSettings>) -> Result<BucketUpdate> {
+        let name = name.to_owned();
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let current: Option<Option<String>> = tx
+                .query_row("SELECT settings FROM buckets WHERE name = ?1", params![name], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            let Some(current) = current else {
+                return Ok(BucketUpdate::NotFound);
+            };
+            let mut settings = current
+                .map(|t| from_json::<BucketSettings>(&t))
+                .transpose()?
+                .unwrap_or_default();
+            if !edit(&mut settings) {
+                return Ok(BucketUpdate::Refused);
+            }
+            tx.execute(
+                "UPDATE buckets SET settings = ?2 WHERE name = ?1",
+                params![name, to_json(&settings)?],
+            )?;
+            tx.commit()?;
+            Ok(BucketUpdate::Done)
+        })
+        .await
+    }
+
+    async fn account_settings(&self, account: &str) -> Result<AccountSettings> {
+        let account = account.to_owned();
+        self.read(move |c| account_settings_in(c, &account)).await
+    }
+
+    async fn update_account_settings(
+        &self,
+        account: &str,
+        edit: SettingsEdit<AccountSettings>,
+    ) -> Result<BucketUpdate> {
+        let account = account.to_owned();
+        self.write(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let exists = tx
+                .query_row("SELECT 1 FROM accounts WHERE id = ?1", params![account], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if !exists {
+                return Ok(BucketUpdate::NotFound);
+            }
+            let mut settings = account_settings_in(&tx, &account)?;
+            if !edit(&mut settings) {
+                return Ok(BucketUpdate::Refused);
+            }
+            tx.execute(
+                "INSERT INTO account_settings(account_id, doc) VALUES (?1, ?2) \
+                 ON CONFLICT(account_id) DO UPDATE SET doc = excluded.doc",
+                params![account, to_json(&settings)?],
+            )?;
+            tx.commit()?;
+            Ok(BucketUpdate::Done)
         })
         .await
     }

@@ -49,7 +49,10 @@ async fn a_version_1_database_is_migrated() {
     use strongbox_meta::{IamStore, MetaStore};
     let bucket = store.get_bucket("old").await.unwrap().unwrap();
     assert_eq!(bucket.policy, None);
-    assert!(store.set_bucket_policy("old", Some("{}")).await.unwrap());
+    assert_eq!(
+        store.set_bucket_policy("old", Some("{}"), false).await.unwrap(),
+        strongbox_meta::BucketUpdate::Done
+    );
     let cred = store.get_credential("AK").await.unwrap().unwrap();
     assert_eq!(cred.user_name, None);
     let root_keys = store.list_credentials("999988887777", None).await.unwrap();

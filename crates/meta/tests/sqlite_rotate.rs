@@ -210,6 +210,8 @@ async fn populated(dir: &std::path::Path) -> SqliteStore {
             encryption: None,
             versioning: None,
             object_lock: None,
+            settings: Default::default(),
+            account_public_access_block: None,
         };
         assert_eq!(s.create_bucket(&b).await.unwrap(), CreateBucket::Created);
     }

@@ -1,6 +1,6 @@
 //! Authentication (secret lookup for s3s' SigV2/SigV4 verification) and the
 //! single authorization gate every S3 operation passes through.
-use crate::authz::{Authorizer, AuthzError, decide};
+use crate::authz::{Authorizer, AuthzError, ResourceSide, decide};
 use crate::context::{AuthType, ConnInfo, RequestContext, RequestId};
 use crate::metrics::OpSlot;
 use s3s::access::{S3Access, S3AccessContext};
@@ -260,14 +260,11 @@ impl Gate {
                 .iter()
                 .map(|r| {
                     let resource = crate::actions::resource_arn(r.resource, bucket_name, key);
-                    decide(
-                        ctx,
-                        &keys,
-                        r.action,
-                        &resource,
-                        owner.as_deref(),
-                        bucket_policy.as_deref(),
-                    )
+                    let side = match &bucket {
+                        Some(b) => ResourceSide::bucket(b, bucket_policy.as_deref()),
+                        None => ResourceSide::account(owner.as_deref()),
+                    };
+                    decide(ctx, &keys, r.action, &resource, side)
                 })
                 .collect(),
             None => vec![Verdict::ImplicitDeny],

@@ -19,6 +19,41 @@ pub struct LoadedPolicy {
     /// True when a condition reads `s3:ExistingObjectTag/...`, so the gate
     /// knows whether it must read the object's tags before deciding.
     pub uses_existing_tags: bool,
+    /// AWS's "meaning of public" holds of it (what RestrictPublicBuckets restricts).
+    pub public: bool,
+}
+
+/// The resource side of a decision: the account owning the resource (for
+/// account-level actions and buckets that do not exist, the caller's own)
+/// and the bucket policy.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ResourceSide<'a> {
+    pub owner: Option<&'a str>,
+    pub policy: Option<&'a LoadedPolicy>,
+    /// RestrictPublicBuckets is in effect and the policy is public: nobody
+    /// outside the owner's account is allowed, by the policy or otherwise.
+    pub restricted: bool,
+}
+
+impl<'a> ResourceSide<'a> {
+    /// A bucket (or an object in it) with its policy, under its effective Block Public Access.
+    pub fn bucket(bucket: &'a BucketRecord, policy: Option<&'a LoadedPolicy>) -> Self {
+        let restricted =
+            policy.is_some_and(|p| p.public) && bucket.effective_public_access_block().restrict_public_buckets;
+        Self {
+            owner: Some(bucket.owner.as_str()),
+            policy,
+            restricted,
+        }
+    }
+
+    /// Something of `account` that has no resource policy.
+    pub fn account(account: Option<&'a str>) -> Self {
+        Self {
+            owner: account,
+            ..Self::default()
+        }
+    }
 }
 
 /// The caller's identity policies (empty for account roots and anonymous callers).
@@ -149,10 +184,12 @@ impl Authorizer {
                 .iter()
                 .any(|c| c.key.to_ascii_lowercase().starts_with("s3:existingobjecttag/"))
         });
+        let public = policy.is_public();
         let loaded = Arc::new(LoadedPolicy {
             name,
             policy,
             uses_existing_tags,
+            public,
         });
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() >= CACHE_ENTRIES {
@@ -172,21 +209,25 @@ fn named(p: &Arc<LoadedPolicy>) -> NamedPolicy<'_> {
 }
 
 /// One decision: may the caller of `ctx` perform `action` on `resource`?
-/// `owner` is the account owning the resource (for account-level actions and
-/// buckets that do not exist, the caller's own account).
 pub fn decide(
     ctx: &RequestContext,
     keys: &ContextKeys,
     action: &str,
     resource: &str,
-    owner: Option<&str>,
-    bucket_policy: Option<&LoadedPolicy>,
+    side: ResourceSide<'_>,
 ) -> Verdict {
+    let caller_account = ctx.principal.account().map(|a| a.as_str());
+    if side.restricted && (caller_account.is_none() || caller_account != side.owner) {
+        // RestrictPublicBuckets: a bucket with a public policy serves only
+        // its owner's account; anonymous and cross-account callers get nothing.
+        tracing::debug!(request_id = %ctx.request_id, action, resource, "denied by RestrictPublicBuckets");
+        return Verdict::ImplicitDeny;
+    }
     let arn = ctx.principal.arn();
     let facts = RequestFacts {
         principal: PrincipalFacts {
             arn: arn.as_deref(),
-            account: ctx.principal.account().map(|a| a.as_str()),
+            account: caller_account,
             service: None,
             canonical_user: None,
             role_arn: ctx.principal.role_arn(),
@@ -200,11 +241,11 @@ pub fn decide(
     evaluate(&Authorization {
         facts,
         identity_policies: &identity,
-        resource_policy: bucket_policy.map(|p| NamedPolicy {
+        resource_policy: side.policy.map(|p| NamedPolicy {
             name: &p.name,
             policy: &p.policy,
         }),
-        resource_owner: owner,
+        resource_owner: side.owner,
         permissions_boundary: ctx.policies.boundary.as_ref().map(named),
         session_policies: &session,
     })

@@ -17,6 +17,7 @@ pub mod bootstrap;
 pub mod conditions;
 mod conn_guard;
 pub mod context;
+mod control;
 pub mod fsck;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -126,7 +127,21 @@ pub async fn run(
         )
         .map_err(|e| ServerError::Config(format!("opening the KMS audit log: {e}")))?,
     );
-    let s3 = build_s3(&cfg, engine, Arc::clone(&meta), Arc::clone(&root_key), Arc::clone(&kms))?;
+    let authz = Arc::new(authz::Authorizer::new(Arc::clone(&meta), Arc::clone(&root_key)));
+    let control = control::ControlService {
+        engine: engine.clone(),
+        authz: Arc::clone(&authz),
+        resolver: strongbox_identity::Resolver::new(Arc::clone(&meta), Arc::clone(&root_key)),
+        region: cfg.region.clone(),
+    };
+    let s3 = build_s3(
+        &cfg,
+        engine,
+        Arc::clone(&meta),
+        Arc::clone(&root_key),
+        Arc::clone(&kms),
+        authz,
+    )?;
     let iam = strongbox_iam::IamService {
         meta: Arc::clone(&meta),
         root_key: Arc::clone(&root_key),
@@ -137,6 +152,7 @@ pub async fn run(
         s3,
         iam,
         kms: Arc::clone(&kms),
+        control,
         metrics: Arc::new(metrics::Metrics::default()),
         limits: cfg.limits.clone(),
         sigv2: sigv2_compat::BucketSlash {
@@ -238,6 +254,7 @@ fn build_s3(
     meta: Arc<dyn MetaStore>,
     root_key: Arc<strongbox_crypto::RootKey>,
     kms: Arc<strongbox_kms::Kms>,
+    authz: Arc<authz::Authorizer>,
 ) -> Result<s3s::service::S3Service, ServerError> {
     let mut s3cfg = s3s::config::S3Config::default();
     s3cfg.enable_sig_v2 = cfg.sigv2;
@@ -245,7 +262,6 @@ fn build_s3(
         s3s::region::Region::new(cfg.region.clone().into_boxed_str())
             .map_err(|_| ServerError::Config(format!("invalid region {:?}", cfg.region)))?,
     );
-    let authz = Arc::new(authz::Authorizer::new(Arc::clone(&meta), Arc::clone(&root_key)));
     let mut b = s3s::service::S3ServiceBuilder::new(s3::StrongboxS3::new(
         engine,
         Arc::clone(&authz),

@@ -56,6 +56,7 @@ pub struct Outer {
     pub iam: strongbox_iam::IamService,
     /// The built-in KMS (the same instance the S3 layer uses for SSE-KMS).
     pub kms: Arc<strongbox_kms::Kms>,
+    pub control: crate::control::ControlService,
     pub metrics: Arc<Metrics>,
     pub limits: ConnLimits,
     pub sigv2: crate::sigv2_compat::BucketSlash,
@@ -75,6 +76,17 @@ impl Outer {
             let resp = self.iam(req, &conn, &request_id).await;
             self.metrics.record(
                 "IAM",
+                resp.status().as_u16(),
+                0,
+                declared_len(resp.headers(), false),
+                start.elapsed(),
+            );
+            return with_ids(resp, &request_id);
+        }
+        if crate::control::is_control_request(req.uri(), req.headers()) {
+            let resp = self.control(req, &conn, &request_id).await;
+            self.metrics.record(
+                "S3Control",
                 resp.status().as_u16(),
                 0,
                 declared_len(resp.headers(), false),
@@ -215,6 +227,42 @@ impl Outer {
         r
     }
 
+    /// S3 Control (REST-XML): the whole (bounded) body, then the control
+    /// frontend authenticates, authorizes and answers.
+    async fn control(&self, req: Request<Incoming>, conn: &ConnInfo, request_id: &str) -> Response<s3s::Body> {
+        let (parts, body) = req.into_parts();
+        let body = StallGuard::new(body, self.limits.body_timeout);
+        let limited = http_body_util::Limited::new(body, crate::control::MAX_BODY);
+        let body = match limited.collect().await {
+            Ok(c) => c.to_bytes(),
+            Err(e) => {
+                tracing::info!(request_id, error = %e, "S3 Control request body refused");
+                let (status, code, message) = if crate::limits::is_body_timeout(&*e) {
+                    (
+                        StatusCode::BAD_REQUEST,
+                        "RequestTimeout",
+                        "Your socket connection to the server was not read from or written to within the timeout period.",
+                    )
+                } else {
+                    (
+                        StatusCode::BAD_REQUEST,
+                        "MaxMessageLengthExceeded",
+                        "Your request was too big.",
+                    )
+                };
+                return error_response(status, code, message);
+            }
+        };
+        self.control
+            .handle(crate::control::ControlRequest {
+                parts: &parts,
+                body: &body,
+                conn,
+                request_id,
+            })
+            .await
+    }
+
     /// The KMS JSON 1.1 protocol: the whole (bounded) body, then the KMS
     /// authenticates, authorizes, audits and answers with its own JSON.
     async fn kms(&self, req: Request<Incoming>, conn: &ConnInfo, request_id: &str) -> Response<s3s::Body> {
@@ -343,7 +391,7 @@ fn new_request_id() -> String {
 }
 
 /// `x-amz-id-2` is derived from the request id so the pair stays consistent in logs.
-fn host_id(request_id: &str) -> String {
+pub(crate) fn host_id(request_id: &str) -> String {
     use base64::Engine as _;
     let d = ring::digest::digest(&ring::digest::SHA256, request_id.as_bytes());
     base64::engine::general_purpose::STANDARD.encode(d.as_ref())

@@ -61,6 +61,8 @@ async fn fixture() -> Fixture {
         encryption: None,
         versioning: None,
         object_lock: None,
+        settings: Default::default(),
+        account_public_access_block: None,
     };
     store.create_bucket(&bucket).await.unwrap();
     let dek = DataKey::generate().unwrap();

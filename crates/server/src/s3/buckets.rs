@@ -50,12 +50,13 @@ impl StrongboxS3 {
         }
         let resource =
             crate::actions::resource_arn(crate::actions::ResourceKind::Bucket, Some(&req.input.bucket), None);
-        super::authorize_one(ctx, &keys, "s3:CreateBucket", &resource, Some(account.as_str()), None)?;
+        let side = crate::authz::ResourceSide::account(Some(account.as_str()));
+        super::authorize_one(ctx, &keys, "s3:CreateBucket", &resource, side)?;
         let object_lock = req.input.object_lock_enabled_for_bucket == Some(true);
         if object_lock {
             // As AWS: a bucket created with Object Lock also takes these two.
             for action in ["s3:PutBucketObjectLockConfiguration", "s3:PutBucketVersioning"] {
-                super::authorize_one(ctx, &keys, action, &resource, Some(account.as_str()), None)?;
+                super::authorize_one(ctx, &keys, action, &resource, side)?;
             }
         }
         let name = BucketName::parse(&req.input.bucket)

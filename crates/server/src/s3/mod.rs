@@ -11,6 +11,7 @@ mod multipart;
 mod object_lock;
 mod objects;
 mod policy;
+pub(crate) mod public_access;
 pub(crate) mod sse;
 pub(crate) mod versioning;
 
@@ -78,6 +79,9 @@ pub(crate) fn s3_err(e: EngineError) -> S3Error {
         E::InvalidBucketState(_) => S3ErrorCode::InvalidBucketState,
         E::ObjectLockConfigurationNotFound => S3ErrorCode::ObjectLockConfigurationNotFoundError,
         E::NoSuchObjectLockConfiguration => S3ErrorCode::NoSuchObjectLockConfiguration,
+        E::NoSuchPublicAccessBlockConfiguration => {
+            return custom_error("NoSuchPublicAccessBlockConfiguration", http::StatusCode::NOT_FOUND, msg);
+        }
         E::InvalidArgument(_) => S3ErrorCode::InvalidArgument,
         E::InvalidRequest(_) => S3ErrorCode::InvalidRequest,
         E::InvalidTag(_) => S3ErrorCode::InvalidTag,
@@ -96,6 +100,14 @@ pub(crate) fn s3_err(e: EngineError) -> S3Error {
         }
     };
     S3Error::with_message(code, msg)
+}
+
+/// An AWS error code s3s has no variant for, with its status.
+pub(crate) fn custom_error(code: &str, status: http::StatusCode, message: String) -> S3Error {
+    let Ok(code) = code.parse::<S3ErrorCode>();
+    let mut err = S3Error::with_message(code, message);
+    err.set_status_code(status);
+    err
 }
 
 /// A GET/HEAD that reached a delete marker: as the key's latest version it
@@ -186,10 +198,9 @@ pub(crate) fn authorize_one(
     keys: &strongbox_policy::ContextKeys,
     action: &str,
     resource: &str,
-    owner: Option<&str>,
-    policy: Option<&crate::authz::LoadedPolicy>,
+    side: crate::authz::ResourceSide<'_>,
 ) -> S3Result<()> {
-    let verdict = crate::authz::decide(ctx, keys, action, resource, owner, policy);
+    let verdict = crate::authz::decide(ctx, keys, action, resource, side);
     tracing::debug!(request_id = %ctx.request_id, %action, %resource, ?verdict, "authorization");
     if verdict.is_allowed() {
         Ok(())
@@ -228,8 +239,7 @@ impl StrongboxS3 {
             &ctx.conditions,
             action,
             &resource,
-            Some(bucket.owner.as_str()),
-            policy,
+            crate::authz::ResourceSide::bucket(bucket, policy),
         )
     }
 
@@ -323,6 +333,27 @@ impl S3 for StrongboxS3 {
     ) -> S3Result<S3Response<GetBucketPolicyStatusOutput>> {
         context(&req)?;
         self.do_get_bucket_policy_status(req).await
+    }
+    async fn put_public_access_block(
+        &self,
+        req: S3Request<PutPublicAccessBlockInput>,
+    ) -> S3Result<S3Response<PutPublicAccessBlockOutput>> {
+        context(&req)?;
+        self.do_put_public_access_block(req).await
+    }
+    async fn get_public_access_block(
+        &self,
+        req: S3Request<GetPublicAccessBlockInput>,
+    ) -> S3Result<S3Response<GetPublicAccessBlockOutput>> {
+        context(&req)?;
+        self.do_get_public_access_block(req).await
+    }
+    async fn delete_public_access_block(
+        &self,
+        req: S3Request<DeletePublicAccessBlockInput>,
+    ) -> S3Result<S3Response<DeletePublicAccessBlockOutput>> {
+        context(&req)?;
+        self.do_delete_public_access_block(req).await
     }
     async fn put_bucket_encryption(
         &self,

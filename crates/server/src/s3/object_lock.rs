@@ -199,8 +199,7 @@ impl StrongboxS3 {
             &keys,
             action,
             &resource,
-            Some(bucket.owner.as_str()),
-            policy.as_deref(),
+            crate::authz::ResourceSide::bucket(bucket, policy.as_deref()),
         )
     }
 

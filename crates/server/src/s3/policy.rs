@@ -1,10 +1,13 @@
 //! Bucket policies: Put/Get/DeleteBucketPolicy and GetBucketPolicyStatus.
+//! A public policy is refused while BlockPublicPolicy is on (the store
+//! checks it in the write's transaction).
 //! Who may call them (the owner's root always; other accounts never) is the
 //! gate's business; this validates, stores and reports.
 use super::StrongboxS3;
 use super::convert::engine;
 use s3s::dto::*;
 use s3s::{S3Error, S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
+use strongbox_meta::BucketUpdate;
 use strongbox_policy::PolicyKind;
 
 impl StrongboxS3 {
@@ -16,17 +19,25 @@ impl StrongboxS3 {
         engine(self.engine.bucket(&bucket).await)?;
         let text = req.input.policy;
         let kind = PolicyKind::Bucket { bucket: bucket.clone() };
-        if let Err(e) = strongbox_policy::Policy::parse(&text, &kind) {
-            return Err(S3Error::with_message(S3ErrorCode::MalformedPolicy, e.to_string()));
-        }
-        let stored = self
+        let public = match strongbox_policy::Policy::parse(&text, &kind) {
+            Ok(p) => p.is_public(),
+            Err(e) => return Err(S3Error::with_message(S3ErrorCode::MalformedPolicy, e.to_string())),
+        };
+        let outcome = self
             .engine
             .meta()
-            .set_bucket_policy(&bucket, Some(&text))
+            .set_bucket_policy(&bucket, Some(&text), public)
             .await
             .map_err(|e| super::s3_err(e.into()))?;
-        if !stored {
-            return Err(s3_error!(NoSuchBucket, "The specified bucket does not exist"));
+        match outcome {
+            BucketUpdate::Done => {}
+            BucketUpdate::NotFound => return Err(s3_error!(NoSuchBucket, "The specified bucket does not exist")),
+            BucketUpdate::Refused => {
+                return Err(s3_error!(
+                    AccessDenied,
+                    "Access Denied: public policies are prevented by the BlockPublicPolicy setting in S3 Block Public Access."
+                ));
+            }
         }
         Ok(S3Response::new(PutBucketPolicyOutput {}))
     }
@@ -47,10 +58,10 @@ impl StrongboxS3 {
         let removed = self
             .engine
             .meta()
-            .set_bucket_policy(&bucket, None)
+            .set_bucket_policy(&bucket, None, false)
             .await
             .map_err(|e| super::s3_err(e.into()))?;
-        if !removed {
+        if removed == BucketUpdate::NotFound {
             return Err(s3_error!(NoSuchBucket, "The specified bucket does not exist"));
         }
         Ok(S3Response::new(DeleteBucketPolicyOutput {}))
@@ -60,15 +71,24 @@ impl StrongboxS3 {
         &self,
         req: S3Request<GetBucketPolicyStatusInput>,
     ) -> S3Result<S3Response<GetBucketPolicyStatusOutput>> {
-        let bucket = req.input.bucket;
-        let text = self.stored_policy(&bucket).await?;
-        let policy = strongbox_policy::Policy::parse(&text, &PolicyKind::Bucket { bucket }).map_err(|e| {
+        let bucket = engine(self.engine.bucket(&req.input.bucket).await)?;
+        let text = bucket
+            .policy
+            .clone()
+            .ok_or_else(|| s3_error!(NoSuchBucketPolicy, "The bucket policy does not exist"))?;
+        let kind = PolicyKind::Bucket {
+            bucket: bucket.name.clone(),
+        };
+        let policy = strongbox_policy::Policy::parse(&text, &kind).map_err(|e| {
             tracing::error!(error = %e, "a stored bucket policy no longer parses");
             s3_error!(InternalError)
         })?;
+        // RestrictPublicBuckets makes a public policy grant nothing outside
+        // the owner's account, so the bucket is not public through it.
+        let restricted = bucket.effective_public_access_block().restrict_public_buckets;
         Ok(S3Response::new(GetBucketPolicyStatusOutput {
             policy_status: Some(PolicyStatus {
-                is_public: Some(policy.is_public()),
+                is_public: Some(policy.is_public() && !restricted),
             }),
         }))
     }
