@@ -10,7 +10,7 @@ use strongbox_policy::{
     Authorization, ContextKeys, NamedPolicy, Policy, PolicyKind, Principal, PrincipalFacts, RequestFacts, Verdict,
     evaluate,
 };
-use strongbox_sigv4::{Request, SigV4Error, parse_authorization, verify_parsed};
+use strongbox_sigv4::{Request, SigV4Error};
 use strongbox_types::AccountId;
 
 /// The authenticated caller (a long-term key or an STS session) and its account.
@@ -61,47 +61,35 @@ pub(crate) struct UserRef<'a> {
     pub name: &'a str,
 }
 
-/// The `service` a query request is signed for is checked by the caller.
+/// Verifies the request's SigV4 header (credential scope `service`) and
+/// returns who signed it, with IAM's error codes.
 pub(crate) async fn authenticate_for(
     svc: &IamService,
     req: &IamRequest<'_>,
     service: &str,
 ) -> Result<Caller, IamError> {
-    let Some(value) = req.headers.get(http::header::AUTHORIZATION) else {
-        if req.uri.query().is_some_and(|q| q.contains("X-Amz-Signature=")) {
-            return Err(IamError::IncompleteSignature(
-                "Presigned (query string) authentication is not supported here; sign the Authorization header.".into(),
-            ));
-        }
-        return Err(IamError::MissingAuthenticationToken);
-    };
-    let value = value
-        .to_str()
-        .map_err(|_| IamError::IncompleteSignature("The Authorization header is not ASCII.".into()))?;
-    let auth = parse_authorization(value).map_err(signature_error)?;
-    if auth.service != service {
-        return Err(IamError::SignatureDoesNotMatch(format!(
-            "Credential should be scoped to correct service: '{service}'. Found '{}'.",
-            auth.service
-        )));
+    if !req.headers.contains_key(http::header::AUTHORIZATION)
+        && req.uri.query().is_some_and(|q| q.contains("X-Amz-Signature="))
+    {
+        return Err(IamError::IncompleteSignature(
+            "Presigned (query string) authentication is not supported here; sign the Authorization header.".into(),
+        ));
     }
-    let resolver = svc.resolver();
-    let secret = resolver.secret(&auth.access_key).await.map_err(identity_error)?;
     let parts = Request {
         method: req.method,
         uri: req.uri,
         headers: req.headers,
     };
-    verify_parsed(&parts, &auth, req.body, &secret, SystemTime::now()).map_err(signature_error)?;
-    let token = req
-        .headers
-        .get("x-amz-security-token")
-        .map(|v| v.to_str().map_err(|_| IamError::InvalidClientTokenId))
-        .transpose()?;
-    let caller = resolver
-        .caller(&auth.access_key, token, identity::now_ms())
+    let signed = identity::authenticate_signed(&svc.resolver(), &parts, req.body, service, SystemTime::now())
         .await
-        .map_err(identity_error)?;
+        .map_err(|e| match e {
+            identity::SignedError::MissingAuthorization => IamError::MissingAuthenticationToken,
+            identity::SignedError::NotAscii => IamError::IncompleteSignature(e.to_string()),
+            identity::SignedError::WrongService { .. } => IamError::SignatureDoesNotMatch(e.to_string()),
+            identity::SignedError::Signature(s) => signature_error(s),
+            identity::SignedError::Identity(i) => identity_error(i),
+        })?;
+    let caller = signed.caller;
     let account = caller
         .principal
         .account()

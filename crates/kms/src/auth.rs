@@ -5,41 +5,28 @@
 //! operation is authorized and audited with.
 use crate::{Kms, KmsCaller, KmsError, KmsRequest};
 use std::time::SystemTime;
-use strongbox_identity::{IdentityError, Resolver, add_principal_keys, now_ms};
-use strongbox_sigv4::{Request, SigV4Error, parse_authorization, verify_parsed};
+use strongbox_identity::{IdentityError, Resolver, SignedError, add_principal_keys, authenticate_signed, now_ms};
+use strongbox_sigv4::{Request, SigV4Error};
 
 /// Verifies the request's signature and returns who signed it.
 pub(crate) async fn authenticate(kms: &Kms, req: &KmsRequest<'_>) -> Result<KmsCaller, KmsError> {
-    let Some(value) = req.headers.get(http::header::AUTHORIZATION) else {
-        return Err(KmsError::MissingAuthenticationToken);
-    };
-    let value = value
-        .to_str()
-        .map_err(|_| KmsError::IncompleteSignature("The Authorization header is not ASCII.".into()))?;
-    let auth = parse_authorization(value).map_err(signature_error)?;
-    if auth.service != "kms" {
-        return Err(KmsError::InvalidSignature(format!(
-            "Credential should be scoped to correct service: 'kms'. Found '{}'.",
-            auth.service
-        )));
-    }
     let resolver = Resolver::new(kms.inner.meta.clone(), kms.inner.root_key.clone());
-    let secret = resolver.secret(&auth.access_key).await.map_err(identity_error)?;
     let parts = Request {
         method: req.method,
         uri: req.uri,
         headers: req.headers,
     };
-    verify_parsed(&parts, &auth, req.body, &secret, SystemTime::now()).map_err(signature_error)?;
-    let header = |n: &str| req.headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let token = match req.headers.get("x-amz-security-token") {
-        None => None,
-        Some(v) => Some(v.to_str().map_err(|_| KmsError::UnrecognizedClient)?),
-    };
-    let identity = resolver
-        .caller(&auth.access_key, token, now_ms())
+    let signed = authenticate_signed(&resolver, &parts, req.body, "kms", SystemTime::now())
         .await
-        .map_err(identity_error)?;
+        .map_err(|e| match e {
+            SignedError::MissingAuthorization => KmsError::MissingAuthenticationToken,
+            SignedError::NotAscii => KmsError::IncompleteSignature(e.to_string()),
+            SignedError::WrongService { .. } => KmsError::InvalidSignature(e.to_string()),
+            SignedError::Signature(s) => signature_error(s),
+            SignedError::Identity(i) => identity_error(i),
+        })?;
+    let identity = signed.caller;
+    let header = |n: &str| req.headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let account = identity
         .principal
         .account()
@@ -50,7 +37,7 @@ pub(crate) async fn authenticate(kms: &Kms, req: &KmsRequest<'_>) -> Result<KmsC
     Ok(KmsCaller {
         account,
         identity,
-        access_key_id: Some(auth.access_key.clone()),
+        access_key_id: Some(signed.access_key),
         source_ip: req.context.get("aws:SourceIp").and_then(|v| v.first()).cloned(),
         user_agent: header("user-agent"),
         request_id: req.request_id.to_owned(),

@@ -5,6 +5,8 @@ use strongbox_types::AccountId;
 
 mod iam;
 mod kms;
+mod object_lock;
+mod settings;
 
 fn acct(id: &str) -> AccountId {
     AccountId::parse(id).unwrap_or_else(|_| unreachable!("test ids are valid"))
@@ -76,8 +78,8 @@ pub async fn run_all(store: &dyn MetaStore) {
     objects_and_listing(store).await;
     inline_objects(store).await;
     versions(store).await;
-    object_lock(store).await;
-    public_access(store).await;
+    object_lock::run(store).await;
+    settings::run(store).await;
     concurrent_writes(store).await;
     multipart(store).await;
     iam::run(store).await;
@@ -542,219 +544,9 @@ async fn versions(s: &dyn MetaStore) {
     assert!(matches!(s.delete_bucket("ver").await, Ok(DeleteBucket::Deleted { .. })));
 }
 
-/// Object Lock: the bucket settings' guards, deletes refused inside the
-/// store while a version is held, and compare-and-swap of a version's lock.
-async fn object_lock(s: &dyn MetaStore) {
-    assert!(s.create_bucket(&bucket("lk")).await.is_ok());
-    let lock = BucketObjectLock {
-        default_retention: Some(DefaultRetention {
-            mode: LockMode::Governance,
-            period: RetentionPeriod::Days(3),
-        }),
-    };
-    assert_eq!(
-        s.set_bucket_object_lock("lk", &lock).await.ok(),
-        Some(BucketUpdate::Refused),
-        "Object Lock needs versioning enabled"
-    );
-    assert_eq!(
-        s.set_bucket_object_lock("nope", &lock).await.ok(),
-        Some(BucketUpdate::NotFound)
-    );
-    let enabled = BucketVersioning {
-        enabled: true,
-        mfa_delete: false,
-    };
-    let suspended = BucketVersioning {
-        enabled: false,
-        mfa_delete: false,
-    };
-    assert_eq!(
-        s.set_bucket_versioning("lk", &enabled).await.ok(),
-        Some(BucketUpdate::Done)
-    );
-    assert_eq!(
-        s.set_bucket_object_lock("lk", &lock).await.ok(),
-        Some(BucketUpdate::Done)
-    );
-    assert_eq!(
-        s.set_bucket_versioning("lk", &suspended).await.ok(),
-        Some(BucketUpdate::Refused),
-        "versioning stays on under Object Lock"
-    );
-    let got = s.get_bucket("lk").await.ok().flatten();
-    assert_eq!(got.as_ref().and_then(|b| b.object_lock), Some(lock));
-    assert_eq!(got.map(|b| b.versioning_state()), Some(VersioningState::Enabled));
-
-    let mut held = object("lk", "k", "lb1");
-    held.version_id = "v1".into();
-    let until = LockCheck::now().now_ms + 60_000;
-    held.doc.lock = ObjectLock {
-        retention: Some(Retention {
-            mode: LockMode::Governance,
-            until_ms: until,
-        }),
-        legal_hold: None,
-    };
-    assert!(s.put_object(&held, &Expect::Any).await.is_ok());
-    let at = |now_ms: i64, bypass_governance: bool| LockCheck {
-        now_ms,
-        bypass_governance,
-    };
-    let now = LockCheck::now().now_ms;
-    assert_eq!(
-        s.delete_version("lk", "k", "v1", &at(now, false)).await.ok(),
-        Some(Deletion::Locked(LockBlock::Governance))
-    );
-    // Compare-and-swap: a stale expectation changes nothing.
-    let compliance = ObjectLock {
-        retention: Some(Retention {
-            mode: LockMode::Compliance,
-            until_ms: until,
-        }),
-        legal_hold: Some(true),
-    };
-    assert_eq!(
-        s.set_object_lock("lk", "k", "v1", &ObjectLock::default(), &compliance)
-            .await
-            .ok(),
-        Some(false)
-    );
-    assert_eq!(
-        s.set_object_lock("lk", "k", "v1", &held.doc.lock, &compliance)
-            .await
-            .ok(),
-        Some(true)
-    );
-    assert_eq!(
-        s.set_object_lock("lk", "k", "nope", &compliance, &compliance)
-            .await
-            .ok(),
-        Some(false)
-    );
-    let stored = s.get_version("lk", "k", Some("v1")).await.ok().flatten();
-    assert_eq!(stored.map(|o| o.doc.lock), Some(compliance));
-    // The legal hold outlives the retention; bypass does not lift either.
-    assert_eq!(
-        s.delete_version("lk", "k", "v1", &at(until + 1, true)).await.ok(),
-        Some(Deletion::Locked(LockBlock::LegalHold))
-    );
-    let released = ObjectLock {
-        legal_hold: Some(false),
-        ..compliance
-    };
-    assert_eq!(
-        s.set_object_lock("lk", "k", "v1", &compliance, &released).await.ok(),
-        Some(true)
-    );
-    assert_eq!(
-        s.delete_version("lk", "k", "v1", &at(now, true)).await.ok(),
-        Some(Deletion::Locked(LockBlock::Compliance))
-    );
-    assert_eq!(
-        s.delete_bucket("lk").await.ok(),
-        Some(DeleteBucket::NotEmpty),
-        "a held version keeps its bucket"
-    );
-    // Once the date has passed (by the clock the caller passes), it goes.
-    let removed = s.delete_version("lk", "k", "v1", &at(until, false)).await.ok();
-    assert!(matches!(removed, Some(Deletion::Removed(_))), "{removed:?}");
-    assert!(matches!(s.delete_bucket("lk").await, Ok(DeleteBucket::Deleted { .. })));
-}
-
 /// Many writers at once (the group commit path): each sees its own outcome,
 /// conditions are checked against the writes committed before it, and a
 /// failing write does not undo the others in its batch.
-/// Settings documents: edits in one transaction, refused edits change
-/// nothing, and the BlockPublicPolicy guard of `set_bucket_policy` reads both
-/// the bucket's and the owner account's setting.
-async fn public_access(s: &dyn MetaStore) {
-    assert!(s.create_bucket(&bucket("bpa")).await.is_ok());
-    let policy = Some(r#"{"Version":"2012-10-17","Statement":[]}"#);
-    let set = |block: Option<PublicAccessBlock>| -> SettingsEdit<BucketSettings> {
-        Box::new(move |st: &mut BucketSettings| {
-            st.public_access_block = block;
-            true
-        })
-    };
-    let only_policy = PublicAccessBlock {
-        block_public_policy: true,
-        ..Default::default()
-    };
-    assert_eq!(
-        s.update_bucket_settings("bpa", set(Some(only_policy))).await.ok(),
-        Some(BucketUpdate::Done)
-    );
-    assert_eq!(
-        s.update_bucket_settings("nope", set(None)).await.ok(),
-        Some(BucketUpdate::NotFound)
-    );
-    let declined: SettingsEdit<BucketSettings> = Box::new(|st: &mut BucketSettings| {
-        st.public_access_block = None;
-        false
-    });
-    assert_eq!(
-        s.update_bucket_settings("bpa", declined).await.ok(),
-        Some(BucketUpdate::Refused)
-    );
-    let stored = s.get_bucket("bpa").await.ok().flatten().map(|b| b.settings);
-    assert_eq!(stored.and_then(|st| st.public_access_block), Some(only_policy));
-    assert_eq!(
-        s.set_bucket_policy("bpa", policy, true).await.ok(),
-        Some(BucketUpdate::Refused)
-    );
-    assert_eq!(
-        s.set_bucket_policy("bpa", policy, false).await.ok(),
-        Some(BucketUpdate::Done)
-    );
-    // The bucket's own setting lifted, the account's still blocks.
-    assert_eq!(
-        s.update_bucket_settings("bpa", set(None)).await.ok(),
-        Some(BucketUpdate::Done)
-    );
-    assert_eq!(
-        s.account_settings("111122223333").await.ok(),
-        Some(AccountSettings::default())
-    );
-    let account_edit: SettingsEdit<AccountSettings> = Box::new(move |st: &mut AccountSettings| {
-        st.public_access_block = Some(only_policy);
-        true
-    });
-    assert_eq!(
-        s.update_account_settings("111122223333", account_edit).await.ok(),
-        Some(BucketUpdate::Done)
-    );
-    assert_eq!(
-        s.account_settings("111122223333")
-            .await
-            .ok()
-            .and_then(|st| st.public_access_block),
-        Some(only_policy)
-    );
-    assert_eq!(
-        s.set_bucket_policy("bpa", policy, true).await.ok(),
-        Some(BucketUpdate::Refused)
-    );
-    let lift: SettingsEdit<AccountSettings> = Box::new(|st: &mut AccountSettings| {
-        st.public_access_block = None;
-        true
-    });
-    assert_eq!(
-        s.update_account_settings("111122223333", lift).await.ok(),
-        Some(BucketUpdate::Done)
-    );
-    assert_eq!(
-        s.set_bucket_policy("bpa", policy, true).await.ok(),
-        Some(BucketUpdate::Done)
-    );
-    let unknown: SettingsEdit<AccountSettings> = Box::new(|_: &mut AccountSettings| true);
-    assert_eq!(
-        s.update_account_settings("999999999999", unknown).await.ok(),
-        Some(BucketUpdate::NotFound)
-    );
-    assert!(matches!(s.delete_bucket("bpa").await, Ok(DeleteBucket::Deleted { .. })));
-}
-
 async fn concurrent_writes(s: &dyn MetaStore) {
     let writes = (0..64).map(|i| {
         let o = object("b2", &format!("c/{i:02}"), &format!("cb{i}"));

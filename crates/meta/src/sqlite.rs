@@ -25,6 +25,7 @@ mod iam_store;
 mod kms_store;
 mod objects;
 mod rotate;
+mod settings;
 
 use objects::{delete_version_tx, get_object_tx, latest_tx, load_inline, put_object_tx, rewrite_doc_tx, version_tx};
 
@@ -366,19 +367,6 @@ fn bucket_from_raw(raw: RawBucket) -> Result<BucketRecord> {
     })
 }
 
-/// An account's settings as stored (the default when it never set any).
-fn account_settings_in(c: &Connection, account: &str) -> Result<AccountSettings> {
-    c.query_row(
-        "SELECT doc FROM account_settings WHERE account_id = ?1",
-        params![account],
-        |r| r.get::<_, String>(0),
-    )
-    .optional()?
-    .map(|t| from_json::<AccountSettings>(&t))
-    .transpose()
-    .map(Option::unwrap_or_default)
-}
-
 type RawAccount = (String, String, String, i64);
 
 fn account_from_raw((id, name, canonical_id, created_ms): RawAccount) -> Result<Account> {
@@ -561,34 +549,8 @@ impl MetaStore for SqliteStore {
 
     async fn set_bucket_policy(&self, name: &str, policy: Option<&str>, public: bool) -> Result<BucketUpdate> {
         let (name, policy) = (name.to_owned(), policy.map(str::to_owned));
-        self.write(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let row: Option<(String, Option<String>)> = tx
-                .query_row(
-                    "SELECT owner, settings FROM buckets WHERE name = ?1",
-                    params![name],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let Some((owner, settings)) = row else {
-                return Ok(BucketUpdate::NotFound);
-            };
-            if public {
-                let bucket = settings
-                    .map(|t| from_json::<BucketSettings>(&t))
-                    .transpose()?
-                    .and_then(|s| s.public_access_block);
-                let account = account_settings_in(&tx, &owner)?.public_access_block;
-                let effective = bucket.unwrap_or_default().most_restrictive(account.unwrap_or_default());
-                if effective.block_public_policy {
-                    return Ok(BucketUpdate::Refused);
-                }
-            }
-            tx.execute("UPDATE buckets SET policy = ?2 WHERE name = ?1", params![name, policy])?;
-            tx.commit()?;
-            Ok(BucketUpdate::Done)
-        })
-        .await
+        self.write(move |c| settings::set_bucket_policy_tx(c, &name, policy.as_deref(), public))
+            .await
     }
 
     async fn set_bucket_encryption(&self, name: &str, encryption: Option<&BucketEncryption>) -> Result<bool> {
@@ -660,36 +622,13 @@ impl MetaStore for SqliteStore {
 
     async fn update_bucket_settings(&self, name: &str, edit: SettingsEdit<BucketSettings>) -> Result<BucketUpdate> {
         let name = name.to_owned();
-        self.write(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let current: Option<Option<String>> = tx
-                .query_row("SELECT settings FROM buckets WHERE name = ?1", params![name], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            let Some(current) = current else {
-                return Ok(BucketUpdate::NotFound);
-            };
-            let mut settings = current
-                .map(|t| from_json::<BucketSettings>(&t))
-                .transpose()?
-                .unwrap_or_default();
-            if !edit(&mut settings) {
-                return Ok(BucketUpdate::Refused);
-            }
-            tx.execute(
-                "UPDATE buckets SET settings = ?2 WHERE name = ?1",
-                params![name, to_json(&settings)?],
-            )?;
-            tx.commit()?;
-            Ok(BucketUpdate::Done)
-        })
-        .await
+        self.write(move |c| settings::update_bucket_settings_tx(c, &name, &edit))
+            .await
     }
 
     async fn account_settings(&self, account: &str) -> Result<AccountSettings> {
         let account = account.to_owned();
-        self.read(move |c| account_settings_in(c, &account)).await
+        self.read(move |c| settings::account_settings_in(c, &account)).await
     }
 
     async fn update_account_settings(
@@ -698,28 +637,8 @@ impl MetaStore for SqliteStore {
         edit: SettingsEdit<AccountSettings>,
     ) -> Result<BucketUpdate> {
         let account = account.to_owned();
-        self.write(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let exists = tx
-                .query_row("SELECT 1 FROM accounts WHERE id = ?1", params![account], |_| Ok(()))
-                .optional()?
-                .is_some();
-            if !exists {
-                return Ok(BucketUpdate::NotFound);
-            }
-            let mut settings = account_settings_in(&tx, &account)?;
-            if !edit(&mut settings) {
-                return Ok(BucketUpdate::Refused);
-            }
-            tx.execute(
-                "INSERT INTO account_settings(account_id, doc) VALUES (?1, ?2) \
-                 ON CONFLICT(account_id) DO UPDATE SET doc = excluded.doc",
-                params![account, to_json(&settings)?],
-            )?;
-            tx.commit()?;
-            Ok(BucketUpdate::Done)
-        })
-        .await
+        self.write(move |c| settings::update_account_settings_tx(c, &account, &edit))
+            .await
     }
 
     async fn put_object(&self, o: &ObjectRecord, expect: &Expect) -> Result<Written<Option<ObjectRecord>>> {
